@@ -1,0 +1,909 @@
+# SPDX-License-Identifier: MIT
+# Copyright (c) 2026 The magiclink authors
+# magiclink 1.0.0, a single-file module from the magiclink git repository.
+"""Invoiced Magic Link sign-in tokens and URLs, made and verified.
+
+Invoiced signs a customer into its customer portal when the browser opens
+``https://{company}.invoiced.com/login/{token}``.  The token is a JSON Web
+Token (RFC 7519) in the JWS compact serialization (RFC 7515), signed with
+HS256, that is HMAC-SHA256 (RFC 7518 section 3.2), under the account's secret
+Magic Link key.  Its header is ``{"alg":"HS256","typ":"JWT"}`` and its claims
+are ``sub`` (the Invoiced customer id), ``iss`` (a name for the service that
+made the token) and ``exp`` (expiry in UNIX seconds).
+
+This module makes such tokens and URLs, and verifies tokens more strictly than
+general-purpose JWT libraries: one algorithm, canonical base64url, strict JSON,
+the signature checked before any claim is read, and every failure raised as a
+subclass of :class:`MagicLinkError`.  It needs nothing but the standard
+library, and its command line (``python -m magiclink --help``) makes, verifies
+and inspects links from the shell.
+
+>>> token = generate_token("secret", 1234, now=1700000000)
+>>> verify_token(token, "secret", now=1700000000)["sub"]
+'1234'
+"""
+
+from __future__ import annotations
+
+import binascii
+import hashlib
+import hmac
+import json
+import time
+
+__all__ = [
+    "DEFAULT_ISSUER",
+    "MAX_TOKEN_LENGTH",
+    "REDIRECT_PAGES",
+    "ExpiredTokenError",
+    "ImmatureTokenError",
+    "InvalidAlgorithmError",
+    "InvalidClaimsError",
+    "InvalidSignatureError",
+    "InvalidTokenError",
+    "MagicLinkError",
+    "MalformedTokenError",
+    "build_url",
+    "generate_token",
+    "magic_link",
+    "verify_token",
+]
+
+__version__ = "1.0.0"
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any
+
+    _Key = str | bytes
+    _Pads = tuple[Any, Any]  # inner and outer SHA-256 states of one key
+
+#: The ``iss`` claim of tokens made here unless the caller names its service.
+DEFAULT_ISSUER = "magiclink-python"
+
+#: Pages the portal accepts in ``?redirect_to=`` (``my_account`` is listed in
+#: Invoiced's documentation too, and lands on the account page).
+REDIRECT_PAGES = (
+    "account",
+    "credit_notes",
+    "invoices",
+    "estimates",
+    "payments",
+    "pay",
+    "balance_forward_statement",
+    "open_item_statement",
+    "add_payment_method",
+    "update_billing_info",
+    "my_account",
+)
+
+#: Longer tokens are rejected before any decoding.
+MAX_TOKEN_LENGTH = 8192
+
+# base64url of the header this module writes: {"alg":"HS256","typ":"JWT"}.
+_HEADER_SEGMENT = b"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
+
+# Headers that other libraries write, known good, so not parsed again:
+# ours (also PyJWT, jsonwebtoken), firebase/php-jwt's member order, and
+# ruby-jwt 2.x without "typ".
+_KNOWN_HEADER_SEGMENTS = frozenset(
+    (
+        _HEADER_SEGMENT,
+        b"eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9",
+        b"eyJhbGciOiJIUzI1NiJ9",
+    )
+)
+
+_TOKEN_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
+
+# In a canonical encoding the bits after the last whole byte are zero, so a
+# segment of length 4n+2 ends in one of 4 characters, one of 4n+3 in one of 16.
+_LAST_CHARS = {
+    0: _TOKEN_ALPHABET,
+    2: b"AQgw",
+    3: b"AEIMQUYcgkosw048",
+}
+
+# Largest NumericDate accepted: 9999-12-31T23:59:59Z.
+_MAX_TIMESTAMP = 253402300799
+
+_HOST_CHARS = b"abcdefghijklmnopqrstuvwxyz0123456789-"
+_MAX_LABEL_LENGTH = 63
+_MAX_DOMAIN_LENGTH = 253
+
+_SHA256_BLOCK_SIZE = 64
+_IPAD = bytes(byte ^ 0x36 for byte in range(256))
+_OPAD = bytes(byte ^ 0x5C for byte in range(256))
+_MAX_CACHED_KEYS = 8
+
+_KEY_ENV_VAR = "INVOICED_MAGIC_LINK_KEY"
+
+
+class MagicLinkError(ValueError):
+    """Base class of every error this module raises; catch this one."""
+
+
+class InvalidTokenError(MagicLinkError):
+    """The token was rejected; the subclass says why."""
+
+
+class MalformedTokenError(InvalidTokenError):
+    """The token is not a well-formed compact JWS with JSON object parts."""
+
+
+class InvalidAlgorithmError(InvalidTokenError):
+    """The header's ``alg`` is missing or is not exactly ``HS256``."""
+
+
+class InvalidSignatureError(InvalidTokenError):
+    """The signature does not match any of the keys."""
+
+
+class ExpiredTokenError(InvalidTokenError):
+    """The ``exp`` claim is in the past (allowing for the leeway)."""
+
+
+class ImmatureTokenError(InvalidTokenError):
+    """The ``nbf`` claim is in the future (allowing for the leeway)."""
+
+
+class InvalidClaimsError(InvalidTokenError):
+    """A claim is missing, of the wrong type, out of range or not accepted."""
+
+
+def generate_token(
+    key: str | bytes,
+    customer_id: int | str,
+    ttl: float = 3600,
+    *,
+    issuer: str = DEFAULT_ISSUER,
+    now: float | None = None,
+) -> str:
+    """Return a sign-in token for *customer_id*, valid for *ttl* seconds.
+
+    *key* is the Magic Link key (str, used as UTF-8, or bytes); *now* is the
+    UNIX time to count from, by default the current time.  The claims are
+    ``sub`` (the customer id as a string), ``iss`` and ``exp = int(now + ttl)``;
+    there is deliberately no ``iat``, which the portal rejects when the
+    generator's clock runs ahead of its own.
+
+    >>> generate_token("secret", "1234567890", issuer="Ruby Backend",
+    ...                ttl=3600, now=1455561348)  # doctest: +ELLIPSIS
+    'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwi...'
+    """
+    pads = _pads_for(key)
+    subject = _subject_text(customer_id)
+    _check_text("issuer", issuer)
+    expires = _expiry(ttl, now)
+    payload = (
+        '{"sub":'
+        + _json_string(subject)
+        + ',"iss":'
+        + _json_string(issuer)
+        + ',"exp":'
+        + str(expires)
+        + "}"
+    )
+    signing_input = _HEADER_SEGMENT + b"." + _b64encode(_utf8(payload))
+    signature = _b64encode(_hmac_sha256(pads, signing_input))
+    if len(signing_input) + 1 + len(signature) > MAX_TOKEN_LENGTH:
+        raise MagicLinkError("customer_id and issuer make the token too long")
+    return (signing_input + b"." + signature).decode("ascii")
+
+
+def build_url(
+    token: str,
+    company: str | None = None,
+    *,
+    sandbox: bool = False,
+    domain: str | None = None,
+    redirect_to: str | None = None,
+) -> str:
+    """Return the portal URL that signs the customer in with *token*.
+
+    Give exactly one of *company* (the Invoiced username, the first label of
+    ``{company}.invoiced.com``; *sandbox* selects ``.sandbox.invoiced.com``)
+    or *domain* (the host name of a custom portal domain).  *redirect_to*
+    names the portal page to land on, one of :data:`REDIRECT_PAGES`.
+
+    >>> build_url("aa.bb.cc", "acme", redirect_to="invoices")
+    'https://acme.invoiced.com/login/aa.bb.cc?redirect_to=invoices'
+    >>> build_url("aa.bb.cc", domain="billing.example.com")
+    'https://billing.example.com/login/aa.bb.cc'
+    """
+    prefix, suffix = _url_parts(company, sandbox, domain, redirect_to)
+    _split_token(token)
+    return prefix + token + suffix
+
+
+def magic_link(
+    key: str | bytes,
+    customer_id: int | str,
+    company: str | None = None,
+    *,
+    ttl: float = 3600,
+    sandbox: bool = False,
+    domain: str | None = None,
+    redirect_to: str | None = None,
+    issuer: str = DEFAULT_ISSUER,
+    now: float | None = None,
+) -> str:
+    """Return a sign-in URL for *customer_id*: :func:`generate_token` plus
+    :func:`build_url`, with the URL arguments checked before anything is signed.
+
+    >>> magic_link("secret", 1234, "acme", now=1700000000)  # doctest: +ELLIPSIS
+    'https://acme.invoiced.com/login/eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.ey...'
+    """
+    prefix, suffix = _url_parts(company, sandbox, domain, redirect_to)
+    token = generate_token(key, customer_id, ttl, issuer=issuer, now=now)
+    return prefix + token + suffix
+
+
+def verify_token(
+    token: str,
+    key: str | bytes | Iterable[str | bytes],
+    *,
+    leeway: float = 0,
+    now: float | None = None,
+    issuer: str | Iterable[str] | None = None,
+) -> dict[str, Any]:
+    """Return the claims of *token* if it is a valid Magic Link token.
+
+    *key* is the Magic Link key, or an iterable of keys during a key rotation
+    (the token is accepted if any of them signed it).  *leeway* is the clock
+    skew, in seconds, allowed on ``exp`` and ``nbf``; *now* is the UNIX time to
+    check against, by default the current time.  With *issuer* (a string, or an
+    iterable of strings) the ``iss`` claim must equal one of them.
+
+    Raises a subclass of :class:`InvalidTokenError` for a rejected token, and
+    :class:`MagicLinkError` for bad arguments.  The signature is checked before
+    any claim is read.
+
+    >>> token = generate_token("secret", 42, ttl=60, now=1700000000)
+    >>> verify_token(token, "secret", now=1700000030)
+    {'sub': '42', 'iss': 'magiclink-python', 'exp': 1700000060}
+    >>> verify_token(token, "secret", now=1700000060)
+    Traceback (most recent call last):
+      ...
+    magiclink.ExpiredTokenError: token has expired
+    """
+    key_pads = _verification_pads(key)
+    leeway = _non_negative("leeway", leeway)
+    clock = time.time() if now is None else _finite("now", now)
+    issuers = _accepted_issuers(issuer)
+    header, payload, signature = _split_token(token)
+    if header not in _KNOWN_HEADER_SEGMENTS:
+        _check_header(_decode_json_object(header, "header"))
+    _check_canonical(signature, "signature")
+    _check_signature(key_pads, token.rpartition(".")[0].encode("ascii"), signature)
+    claims = _decode_json_object(payload, "payload")
+    _check_claims(claims, issuers)
+    if clock >= claims["exp"] + leeway:
+        raise ExpiredTokenError("token has expired")
+    if "nbf" in claims and claims["nbf"] > clock + leeway:
+        raise ImmatureTokenError("token is not valid yet (nbf)")
+    return claims
+
+
+# -- signing ----------------------------------------------------------------
+
+# Per-key HMAC states: (inner, outer) SHA-256 objects that have already
+# absorbed the padded key, so each signature costs two .copy() calls instead
+# of hashing the 64-byte key blocks again (RFC 2104).  Bounded: a handful of
+# keys at most, cleared as a whole when full.
+_PAD_CACHE: dict[_Key, _Pads] = {}
+
+
+def _pads_for(key: object) -> _Pads:
+    if not isinstance(key, (str, bytes)):
+        raise MagicLinkError("key must be str or bytes")
+    pads = _PAD_CACHE.get(key)
+    if pads is None:
+        pads = _derive_pads(key)
+        if len(_PAD_CACHE) >= _MAX_CACHED_KEYS:
+            _PAD_CACHE.clear()
+        _PAD_CACHE[key] = pads
+    return pads
+
+
+def _derive_pads(key: str | bytes) -> _Pads:
+    if not key:
+        raise MagicLinkError("key is empty")
+    try:
+        secret = _utf8(key)
+    except UnicodeEncodeError:
+        raise MagicLinkError("key is not valid UTF-8 text") from None
+    if len(secret) > _SHA256_BLOCK_SIZE:
+        secret = hashlib.sha256(secret).digest()
+    block = secret.ljust(_SHA256_BLOCK_SIZE, b"\0")
+    return (
+        hashlib.sha256(block.translate(_IPAD)),
+        hashlib.sha256(block.translate(_OPAD)),
+    )
+
+
+def _hmac_sha256(pads: _Pads, message: bytes) -> bytes:
+    inner = pads[0].copy()
+    inner.update(message)
+    outer = pads[1].copy()
+    outer.update(inner.digest())
+    digest: bytes = outer.digest()
+    return digest
+
+
+def _verification_pads(key: _Key | Iterable[_Key]) -> list[_Pads]:
+    if isinstance(key, (str, bytes)):
+        return [_pads_for(key)]
+    try:
+        keys = list(key)
+    except TypeError:
+        raise MagicLinkError("key must be str, bytes or an iterable of them") from None
+    if not keys:
+        raise MagicLinkError("key iterable is empty")
+    return [_pads_for(each) for each in keys]
+
+
+def _check_signature(
+    key_pads: list[_Pads], signing_input: bytes, signature: bytes
+) -> None:
+    # Comparing encoded forms also refuses any non-canonical signature text.
+    for pads in key_pads:
+        expected = _b64encode(_hmac_sha256(pads, signing_input))
+        if hmac.compare_digest(expected, signature):
+            return
+    raise InvalidSignatureError("signature does not match the key")
+
+
+# -- token structure ----------------------------------------------------------
+
+
+def _split_token(token: object) -> list[bytes]:
+    if not isinstance(token, str):
+        raise MalformedTokenError("token must be a str")
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise MalformedTokenError("token is too long")
+    if not token.isascii():
+        raise MalformedTokenError("token has a character outside base64url")
+    text = token.encode("ascii")
+    if text.translate(None, _TOKEN_ALPHABET):
+        raise MalformedTokenError("token has a character outside base64url")
+    segments = text.split(b".")
+    if len(segments) != 3 or not all(segments):
+        raise MalformedTokenError("token must be three non-empty segments")
+    return segments
+
+
+def _check_canonical(segment: bytes, part: str) -> None:
+    ending = _LAST_CHARS.get(len(segment) % 4)
+    if ending is None or segment[-1] not in ending:
+        raise MalformedTokenError(f"{part} is not canonical base64url")
+
+
+def _check_header(header: dict[str, Any]) -> None:
+    if "alg" not in header:
+        raise InvalidAlgorithmError("header has no alg")
+    if header["alg"] != "HS256":
+        raise InvalidAlgorithmError("alg must be HS256")
+    for name in ("crit", "b64", "enc"):
+        if name in header:
+            raise MalformedTokenError(f"header parameter {name} is not supported")
+    kind = header.get("typ", "JWT")
+    if not isinstance(kind, str) or kind.upper() != "JWT":
+        raise MalformedTokenError("typ must be JWT")
+
+
+# -- claims -------------------------------------------------------------------
+
+
+def _check_claims(claims: dict[str, Any], issuers: frozenset[str] | None) -> None:
+    if "exp" not in claims:
+        raise InvalidClaimsError("exp claim is missing")
+    for name in ("exp", "nbf", "iat"):
+        if name in claims and not _is_timestamp(claims[name]):
+            raise InvalidClaimsError(f"{name} claim must be a UNIX time")
+    subject = claims.get("sub")
+    if not ((type(subject) is str and subject) or type(subject) is int):
+        raise InvalidClaimsError("sub claim must be a non-empty string or an integer")
+    if issuers is not None and claims.get("iss") not in issuers:
+        raise InvalidClaimsError("iss claim is not an accepted issuer")
+
+
+def _is_timestamp(value: object) -> bool:
+    # NaN fails both comparisons; JSON's 1e400 arrives as infinity.
+    return (
+        isinstance(value, (int, float))
+        and type(value) is not bool
+        and 0 <= value <= _MAX_TIMESTAMP
+    )
+
+
+def _accepted_issuers(issuer: str | Iterable[str] | None) -> frozenset[str] | None:
+    if issuer is None:
+        return None
+    if isinstance(issuer, str):
+        issuer = (issuer,)
+    try:
+        accepted = frozenset(issuer)
+    except TypeError:
+        raise MagicLinkError("issuer must be a str or an iterable of str") from None
+    if not accepted:
+        raise MagicLinkError("issuer iterable is empty")
+    for name in accepted:
+        _check_text("issuer", name)
+    return accepted
+
+
+# -- argument checks ------------------------------------------------------------
+
+
+def _subject_text(customer_id: object) -> str:
+    if isinstance(customer_id, int) and type(customer_id) is not bool:
+        if customer_id <= 0:
+            raise MagicLinkError("customer_id must be a positive integer")
+        return str(customer_id)
+    if isinstance(customer_id, str):
+        return _check_text("customer_id", customer_id)
+    raise MagicLinkError("customer_id must be a positive int or a non-empty str")
+
+
+def _check_text(name: str, value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise MagicLinkError(f"{name} must be a non-empty str")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise MagicLinkError(f"{name} is not valid UTF-8 text") from None
+    return value
+
+
+def _finite(name: str, value: object) -> float:
+    if type(value) is bool or not isinstance(value, (int, float)):
+        raise MagicLinkError(f"{name} must be a number")
+    if not -1e300 < value < 1e300:  # rules out NaN and infinities
+        raise MagicLinkError(f"{name} must be finite")
+    return value
+
+
+def _non_negative(name: str, value: object) -> float:
+    seconds = _finite(name, value)
+    if seconds < 0:
+        raise MagicLinkError(f"{name} must not be negative")
+    return seconds
+
+
+def _expiry(ttl: object, now: object) -> int:
+    seconds = _finite("ttl", ttl)
+    if seconds <= 0:
+        raise MagicLinkError("ttl must be positive")
+    start = time.time() if now is None else _finite("now", now)
+    expires = int(start + seconds)
+    if not 0 <= expires <= _MAX_TIMESTAMP:
+        raise MagicLinkError("now + ttl is not a UNIX time before year 10000")
+    return expires
+
+
+# -- URLs -----------------------------------------------------------------------
+
+
+def _url_parts(
+    company: object, sandbox: object, domain: object, redirect_to: object
+) -> tuple[str, str]:
+    if type(sandbox) is not bool:
+        raise MagicLinkError("sandbox must be True or False")
+    if (company is None) == (domain is None):
+        raise MagicLinkError("give exactly one of company or domain")
+    if company is not None:
+        label = _host_label("company", company)
+        host = label + (".sandbox.invoiced.com" if sandbox else ".invoiced.com")
+    elif sandbox:
+        raise MagicLinkError("sandbox goes with company, not domain")
+    else:
+        host = _domain_name(domain)
+    suffix = ""
+    if redirect_to is not None:
+        if redirect_to not in REDIRECT_PAGES or type(redirect_to) is not str:
+            raise MagicLinkError(
+                "redirect_to must be one of: " + ", ".join(REDIRECT_PAGES)
+            )
+        suffix = "?redirect_to=" + redirect_to
+    return "https://" + host + "/login/", suffix
+
+
+def _host_label(name: str, value: object) -> str:
+    # isascii() first: some non-ASCII letters lower-case to ASCII ones.
+    if not isinstance(value, str) or not value.isascii():
+        raise MagicLinkError(f"{name} must be an ASCII host name label")
+    label = value.lower()
+    if (
+        not label
+        or len(label) > _MAX_LABEL_LENGTH
+        or label.encode("ascii").translate(None, _HOST_CHARS)
+        or label[0] == "-"
+        or label[-1] == "-"
+    ):
+        raise MagicLinkError(f"{name} must be 1-63 letters, digits or inner hyphens")
+    return label
+
+
+def _domain_name(value: object) -> str:
+    if (
+        not isinstance(value, str)
+        or not value.isascii()
+        or len(value) > _MAX_DOMAIN_LENGTH
+    ):
+        raise MagicLinkError("domain must be an ASCII host name")
+    labels = [_host_label("domain label", label) for label in value.split(".")]
+    if len(labels) < 2 or labels[-1].isdigit():
+        raise MagicLinkError("domain must be a host name such as portal.example.com")
+    return ".".join(labels)
+
+
+# -- encodings ------------------------------------------------------------------
+
+
+def _utf8(text: str | bytes) -> bytes:
+    """The one place where text becomes bytes: str is encoded as UTF-8."""
+    return text.encode("utf-8") if isinstance(text, str) else text
+
+
+_json_string = json.encoder.encode_basestring_ascii
+
+
+def _b64encode(data: bytes) -> bytes:
+    return binascii.b2a_base64(data, newline=False).rstrip(b"=").translate(_TO_URLSAFE)
+
+
+def _b64decode(segment: bytes, part: str) -> bytes:
+    _check_canonical(segment, part)
+    return binascii.a2b_base64(
+        segment.translate(_FROM_URLSAFE) + b"=" * (-len(segment) % 4)
+    )
+
+
+class _StrictJSONError(ValueError):
+    """Raised inside the JSON decoder for what RFC 8259 leaves open."""
+
+
+def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    members = dict(pairs)
+    if len(members) != len(pairs):
+        raise _StrictJSONError("has duplicate member names")
+    return members
+
+
+def _reject_constant(name: str) -> None:
+    raise _StrictJSONError("has NaN or Infinity")
+
+
+_JSON_DECODER = json.JSONDecoder(
+    object_pairs_hook=_object_without_duplicates, parse_constant=_reject_constant
+)
+
+
+def _decode_json_object(segment: bytes, part: str) -> dict[str, Any]:
+    try:
+        text = _b64decode(segment, part).decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedTokenError(f"{part} is not UTF-8") from None
+    try:
+        value = _JSON_DECODER.decode(text)
+    except _StrictJSONError as exc:
+        raise MalformedTokenError(f"{part} {exc}") from None
+    except RecursionError:
+        raise MalformedTokenError(f"{part} is nested too deeply") from None
+    except ValueError:  # JSONDecodeError, or an integer too long to convert
+        raise MalformedTokenError(f"{part} is not valid JSON") from None
+    if type(value) is not dict:
+        raise MalformedTokenError(f"{part} is not a JSON object")
+    # Only a \u escape can put a lone surrogate into the decoded text.
+    if "\\u" in text and _has_lone_surrogate(value):
+        raise MalformedTokenError(f"{part} has a lone surrogate")
+    return value
+
+
+def _has_lone_surrogate(value: object) -> bool:
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str) and not item.isascii():
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+    return False
+
+
+# -- unverified decoding, for the command line's inspect ------------------------
+
+
+def _decode_unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    header, payload, _signature = _split_token(token)
+    return _decode_json_object(header, "header"), _decode_json_object(
+        payload, "payload"
+    )
+
+
+# -- command line ---------------------------------------------------------------
+
+_CLI_DESCRIPTION = """\
+Make, verify and inspect Invoiced Magic Link sign-in links.
+
+The key is read from the environment variable INVOICED_MAGIC_LINK_KEY or from
+--key-file PATH ('-' reads standard input); there is no option that takes the
+key itself, so that it stays out of shell history and process listings.
+"""
+
+_CLI_EXAMPLES = """\
+examples:
+  INVOICED_MAGIC_LINK_KEY=... magiclink url 1234 --company acme
+  magiclink token 1234 --ttl 300 --key-file key.txt
+  magiclink verify 'https://acme.invoiced.com/login/eyJ...' --key-file key.txt
+  magiclink inspect eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ...
+"""
+
+_CLI_COMMANDS = {
+    "url": (
+        "print a sign-in URL for a customer",
+        "magiclink url 1234 --company acme --redirect-to invoices",
+    ),
+    "token": (
+        "print a sign-in token for a customer",
+        "magiclink token 1234 --ttl 300",
+    ),
+    "verify": (
+        "check a token or portal URL with the key and print its claims",
+        "magiclink verify 'https://acme.invoiced.com/login/eyJ...?redirect_to=pay'",
+    ),
+    "inspect": (
+        "decode a token or portal URL without the key (signature NOT verified)",
+        "magiclink inspect eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ...",
+    ),
+}
+
+
+def _main(argv: list[str] | None = None) -> int:
+    """Run the command line with *argv* (default ``sys.argv[1:]``); return
+    the exit status: 0 success, 1 invalid token, 2 usage or input error."""
+    parser = _cli_parser()
+    try:
+        args = parser.parse_args(argv)
+        status: int = args.run(args)
+    except SystemExit as exc:  # argparse has printed help or a usage error
+        return exc.code if isinstance(exc.code, int) else 2
+    return status
+
+
+def _cli_parser() -> Any:
+    import argparse
+
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="magiclink",
+        description=_CLI_DESCRIPTION,
+        epilog=_CLI_EXAMPLES,
+        formatter_class=formatter,
+    )
+    parser.add_argument("--version", action="version", version=__version__)
+    commands = parser.add_subparsers(title="commands", dest="command", required=True)
+    runners = {
+        "url": _cli_url,
+        "token": _cli_token,
+        "verify": _cli_verify,
+        "inspect": _cli_inspect,
+    }
+    for name, (summary, example) in _CLI_COMMANDS.items():
+        command = commands.add_parser(
+            name,
+            help=summary,
+            description=summary,
+            epilog="example:\n  " + example,
+            formatter_class=formatter,
+        )
+        command.set_defaults(run=runners[name], parser=command)
+        if name in ("url", "token"):
+            command.add_argument(
+                "customer_id",
+                metavar="CUSTOMER_ID",
+                type=_cli_customer_id,
+                help="Invoiced customer id (digits are taken as an integer id)",
+            )
+        else:
+            command.add_argument(
+                "token", metavar="TOKEN_OR_URL", help="a token or a whole portal URL"
+            )
+        if name == "url":
+            host = command.add_mutually_exclusive_group(required=True)
+            host.add_argument(
+                "--company", metavar="NAME", help="Invoiced username: NAME.invoiced.com"
+            )
+            host.add_argument("--domain", metavar="HOST", help="custom portal domain")
+            command.add_argument(
+                "--sandbox", action="store_true", help="use NAME.sandbox.invoiced.com"
+            )
+            command.add_argument(
+                "--redirect-to",
+                metavar="PAGE",
+                help="portal page to open: " + ", ".join(REDIRECT_PAGES),
+            )
+        if name in ("url", "token"):
+            command.add_argument(
+                "--ttl",
+                metavar="SECONDS",
+                type=float,
+                default=3600,
+                help="lifetime (default 3600)",
+            )
+            command.add_argument(
+                "--issuer",
+                metavar="NAME",
+                default=DEFAULT_ISSUER,
+                help="iss claim (default %(default)s)",
+            )
+        if name == "verify":
+            command.add_argument(
+                "--leeway",
+                metavar="SECONDS",
+                type=float,
+                default=0,
+                help="allowed clock skew (default 0)",
+            )
+            command.add_argument(
+                "--issuer",
+                metavar="NAME",
+                action="append",
+                help="accept only this iss claim (repeat to accept several)",
+            )
+        if name != "inspect":
+            command.add_argument(
+                "--key-file",
+                metavar="PATH",
+                help="read the key from PATH ('-' for standard input)",
+            )
+    return parser
+
+
+def _cli_customer_id(text: str) -> int | str:
+    # "1234" becomes 1234; "007" stays a string, so that no digit is lost.
+    if text.isascii() and text.isdigit() and str(int(text)) == text:
+        return int(text)
+    return text
+
+
+def _cli_key(args: Any) -> str | bytes:
+    import os
+    import sys
+
+    if args.key_file is None:
+        key: str | bytes = os.environ.get(_KEY_ENV_VAR, "")
+    else:
+        try:
+            if args.key_file == "-":
+                data = sys.stdin.buffer.read()
+            else:
+                with open(args.key_file, "rb") as file:
+                    data = file.read()
+        except (OSError, AttributeError, ValueError):
+            args.parser.error(f"cannot read the key file {args.key_file!r}")
+        key = data.removesuffix(b"\n").removesuffix(b"\r")
+    if not key:
+        args.parser.error(
+            f"no key: set {_KEY_ENV_VAR} or give --key-file PATH ('-' reads standard input)"
+        )
+    return key
+
+
+def _cli_url(args: Any) -> int:
+    key = _cli_key(args)
+    try:
+        url = magic_link(
+            key,
+            args.customer_id,
+            args.company,
+            ttl=args.ttl,
+            sandbox=args.sandbox,
+            domain=args.domain,
+            redirect_to=args.redirect_to,
+            issuer=args.issuer,
+        )
+    except MagicLinkError as exc:
+        args.parser.error(str(exc))
+    print(url)
+    return 0
+
+
+def _cli_token(args: Any) -> int:
+    key = _cli_key(args)
+    try:
+        token = generate_token(key, args.customer_id, args.ttl, issuer=args.issuer)
+    except MagicLinkError as exc:
+        args.parser.error(str(exc))
+    print(token)
+    return 0
+
+
+def _cli_verify(args: Any) -> int:
+    import sys
+
+    key = _cli_key(args)
+    token = _token_from(args.token)
+    now = time.time()
+    try:
+        claims = verify_token(
+            token, key, leeway=args.leeway, now=now, issuer=args.issuer
+        )
+    except InvalidTokenError as exc:
+        reason = str(exc)
+        if isinstance(exc, ExpiredTokenError):
+            expires = _decode_unverified(token)[1]["exp"]
+            reason += " (" + _describe_time(expires, now) + ")"
+        print("invalid token: " + reason, file=sys.stderr)
+        return 1
+    except MagicLinkError as exc:
+        args.parser.error(str(exc))
+    _print_json(claims)
+    return 0
+
+
+def _cli_inspect(args: Any) -> int:
+    import sys
+
+    try:
+        header, claims = _decode_unverified(_token_from(args.token))
+    except InvalidTokenError as exc:
+        print("malformed token: " + str(exc), file=sys.stderr)
+        return 1
+    print("signature: NOT verified (inspect does not use the key)")
+    print("header:")
+    _print_json(header)
+    print("claims:")
+    _print_json(claims)
+    if "exp" not in claims:
+        when = "never: no exp claim (verify rejects such a token)"
+    elif _is_timestamp(claims["exp"]):
+        when = _describe_time(claims["exp"], time.time())
+    else:
+        when = "exp claim is not a UNIX time (verify rejects such a token)"
+    print("expires: " + when)
+    return 0
+
+
+def _token_from(text: str) -> str:
+    """The token in *text*, a bare token or a portal URL ending /login/TOKEN."""
+    text = text.strip()
+    if "/" not in text:
+        return text
+    from urllib.parse import urlsplit
+
+    _, found, token = urlsplit(text).path.rpartition("/login/")
+    return token if found else ""
+
+
+def _describe_time(timestamp: float, now: float) -> str:
+    import datetime
+
+    moment = datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc)
+    seconds = abs(timestamp - now)
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        if seconds >= 2 * size or unit == "second":
+            count = int(seconds // size)
+            break
+    span = f"{count} {unit}{'' if count == 1 else 's'}"
+    relative = f"in {span}" if timestamp > now else f"{span} ago"
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC, {relative}"
+
+
+def _print_json(value: dict[str, Any]) -> None:
+    print(json.dumps(value, indent=2))
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())
