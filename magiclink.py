@@ -110,6 +110,9 @@ _LAST_CHARS = {
 # Largest NumericDate accepted: 9999-12-31T23:59:59Z.
 _MAX_TIMESTAMP = 253402300799
 
+# Deepest nesting of JSON objects and arrays accepted in a header or payload.
+_MAX_JSON_DEPTH = 32
+
 _HOST_CHARS = b"abcdefghijklmnopqrstuvwxyz0123456789-"
 _MAX_LABEL_LENGTH = 63
 _MAX_DOMAIN_LENGTH = 253
@@ -407,8 +410,12 @@ def _check_claims(claims: dict[str, Any], issuers: frozenset[str] | None) -> Non
     subject = claims.get("sub")
     if not ((type(subject) is str and subject) or type(subject) is int):
         raise InvalidClaimsError("sub claim must be a non-empty string or an integer")
-    if issuers is not None and claims.get("iss") not in issuers:
+    if issuers is not None and not _is_accepted(claims.get("iss"), issuers):
         raise InvalidClaimsError("iss claim is not an accepted issuer")
+
+
+def _is_accepted(name: object, issuers: frozenset[str]) -> bool:
+    return type(name) is str and name in issuers
 
 
 def _is_timestamp(value: object) -> bool:
@@ -599,27 +606,29 @@ def _decode_json_object(segment: bytes, part: str) -> dict[str, Any]:
         raise MalformedTokenError(f"{part} is not valid JSON") from None
     if type(value) is not dict:
         raise MalformedTokenError(f"{part} is not a JSON object")
-    # Only a \u escape can put a lone surrogate into the decoded text.
-    if "\\u" in text and _has_lone_surrogate(value):
-        raise MalformedTokenError(f"{part} has a lone surrogate")
+    # Cheap tests first: a lone surrogate can only come from a \u escape, and
+    # no more brackets than the limit means no deeper nesting.
+    if "\\u" in text or text.count("[") + text.count("{") > _MAX_JSON_DEPTH:
+        _check_values(value, part)
     return value
 
 
-def _has_lone_surrogate(value: object) -> bool:
-    pending = [value]
+def _check_values(value: object, part: str) -> None:
+    pending = [(value, 1)]
     while pending:
-        item = pending.pop()
+        item, depth = pending.pop()
+        if depth > _MAX_JSON_DEPTH:
+            raise MalformedTokenError(f"{part} is nested too deeply")
         if isinstance(item, dict):
-            pending.extend(item)
-            pending.extend(item.values())
+            pending.extend((key, depth) for key in item)
+            pending.extend((child, depth + 1) for child in item.values())
         elif isinstance(item, list):
-            pending.extend(item)
+            pending.extend((child, depth + 1) for child in item)
         elif isinstance(item, str) and not item.isascii():
             try:
                 item.encode("utf-8")
             except UnicodeEncodeError:
-                return True
-    return False
+                raise MalformedTokenError(f"{part} has a lone surrogate") from None
 
 
 # -- unverified decoding, for the command line's inspect ------------------------
@@ -675,7 +684,12 @@ def _main(argv: list[str] | None = None) -> int:
     the exit status: 0 success, 1 invalid token, 2 usage or input error."""
     parser = _cli_parser()
     try:
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:  # not echoed: a key typed on the command line would be
+            parser.error(
+                "unrecognized arguments; the key goes in "
+                f"{_KEY_ENV_VAR} or --key-file, never on the command line"
+            )
         status: int = args.run(args)
     except SystemExit as exc:  # argparse has printed help or a usage error
         return exc.code if isinstance(exc.code, int) else 2
@@ -691,6 +705,7 @@ def _cli_parser() -> Any:
         description=_CLI_DESCRIPTION,
         epilog=_CLI_EXAMPLES,
         formatter_class=formatter,
+        allow_abbrev=False,
     )
     parser.add_argument("--version", action="version", version=__version__)
     commands = parser.add_subparsers(title="commands", dest="command", required=True)
@@ -707,6 +722,7 @@ def _cli_parser() -> Any:
             description=summary,
             epilog="example:\n  " + example,
             formatter_class=formatter,
+            allow_abbrev=False,
         )
         command.set_defaults(run=runners[name], parser=command)
         if name in ("url", "token"):
@@ -792,7 +808,7 @@ def _cli_key(args: Any) -> str | bytes:
                 with open(args.key_file, "rb") as file:
                     data = file.read()
         except (OSError, AttributeError, ValueError):
-            args.parser.error(f"cannot read the key file {args.key_file!r}")
+            args.parser.error("cannot read the key file given with --key-file")
         key = data.removesuffix(b"\n").removesuffix(b"\r")
     if not key:
         args.parser.error(
@@ -892,10 +908,12 @@ def _describe_time(timestamp: float, now: float) -> str:
 
     moment = datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc)
     seconds = abs(timestamp - now)
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
-        if seconds >= 2 * size or unit == "second":
-            count = int(seconds // size)
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= 2 * size:
             break
+    else:
+        unit, size = "second", 1
+    count = int(seconds // size)
     span = f"{count} {unit}{'' if count == 1 else 's'}"
     relative = f"in {span}" if timestamp > now else f"{span} ago"
     return f"{moment:%Y-%m-%d %H:%M:%S} UTC, {relative}"

@@ -1,0 +1,1585 @@
+"""Tests for magiclink.py.  They need pytest and the standard library only."""
+
+from __future__ import annotations
+
+import base64
+import doctest
+import hashlib
+import hmac
+import io
+import json
+import os
+import random
+import re
+import runpy
+import shutil
+import subprocess
+import sys
+import traceback
+from pathlib import Path
+
+import pytest
+
+import magiclink
+from magiclink import (
+    DEFAULT_ISSUER,
+    MAX_TOKEN_LENGTH,
+    REDIRECT_PAGES,
+    ExpiredTokenError,
+    ImmatureTokenError,
+    InvalidAlgorithmError,
+    InvalidClaimsError,
+    InvalidSignatureError,
+    InvalidTokenError,
+    MagicLinkError,
+    MalformedTokenError,
+    build_url,
+    generate_token,
+    magic_link,
+    verify_token,
+)
+
+HERE = Path(__file__).resolve().parent
+
+# A made-up key shaped like a dashboard Magic Link key (63 alphanumerics),
+# drawn with random.Random(2026); it signs the cross-implementation vectors.
+KEY = "huG8GP38g4o5MNJAYKJ1UXXFWXLCpaNfhs0gCa05RFRunzqw7wZyVGOeUvfJIss"
+NOW = 1_999_999_000  # inside every vector's validity window
+FUTURE = 2_000_000_000
+
+# Invoiced's documented example (key "secret").
+DOC_KEY = "secret"
+DOC_TOKEN = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
+    ".eyJzdWIiOiIxMjM0NTY3ODkwIiwiaXNzIjoiUnVieSBCYWNrZW5kIiwiZXhwIjoxNDU1NTY0OTQ4fQ"
+    ".LXu-zcMTF8ikMSRrSVYnP0szyRZuqQOAorHAsDrfwPs"
+)
+DOC_CLAIMS = {"sub": "1234567890", "iss": "Ruby Backend", "exp": 1455564948}
+
+
+# -- helpers: an independent signer built on the standard library's hmac ----
+
+
+def b64(data: bytes | str) -> str:
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def sign_segments(header_segment: str, payload_segment: str, key: str = KEY) -> str:
+    signing_input = f"{header_segment}.{payload_segment}".encode("ascii")
+    mac = hmac.new(key.encode("utf-8"), signing_input, hashlib.sha256).digest()
+    return f"{header_segment}.{payload_segment}.{b64(mac)}"
+
+
+def sign_raw(header: bytes | str, payload: bytes | str, key: str = KEY) -> str:
+    """Sign arbitrary header and payload bytes (valid JSON or not)."""
+    return sign_segments(b64(header), b64(payload), key)
+
+
+def sign_claims(
+    claims: dict[str, object], key: str = KEY, header: object = None
+) -> str:
+    if header is None:
+        header = {"alg": "HS256", "typ": "JWT"}
+    return sign_raw(json.dumps(header), json.dumps(claims), key)
+
+
+def claims(**extra: object) -> dict[str, object]:
+    base: dict[str, object] = {"sub": "4501", "iss": "tests", "exp": FUTURE}
+    base.update(extra)
+    return {name: value for name, value in base.items() if value is not DROP}
+
+
+DROP = object()
+
+
+def verify(token: str, **options: object) -> dict[str, object]:
+    options.setdefault("now", NOW)
+    return verify_token(token, KEY, **options)  # type: ignore[arg-type]
+
+
+# -- known answers ------------------------------------------------------------
+
+
+def test_documented_example_is_reproduced_byte_for_byte() -> None:
+    # Invoiced's Magic Link documentation: key "secret", sub "1234567890",
+    # iss "Ruby Backend", exp 1455564948.
+    token = generate_token(
+        DOC_KEY, "1234567890", 3600, issuer="Ruby Backend", now=1455564948 - 3600
+    )
+    assert token == DOC_TOKEN
+
+
+def test_documented_example_verifies() -> None:
+    assert verify_token(DOC_TOKEN, DOC_KEY, now=1455564947) == DOC_CLAIMS
+    with pytest.raises(ExpiredTokenError):
+        verify_token(DOC_TOKEN, DOC_KEY, now=1455564948)
+
+
+# RFC 7515 Appendix A.1 (JWS using HMAC SHA-256): the JWK "k" value below and
+# the compact serialization are quoted from the RFC.  Its header has CRLF
+# whitespace and typ before alg; its claims have no "sub".
+RFC7515_KEY = base64.urlsafe_b64decode(
+    "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow=="
+)
+RFC7515_TOKEN = (
+    "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9"
+    ".eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ"
+    ".dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+)
+
+
+def test_rfc7515_a1_signature_passes_then_missing_sub_is_rejected() -> None:
+    with pytest.raises(InvalidClaimsError, match="sub"):
+        verify_token(RFC7515_TOKEN, RFC7515_KEY, now=1300819379)
+    with pytest.raises(InvalidSignatureError):
+        verify_token(RFC7515_TOKEN, RFC7515_KEY[:-1], now=1300819379)
+
+
+# Tokens made by other implementations with KEY.  Commands (2026-11-25):
+#   PyJWT 2.15.1:  jwt.encode(claims, KEY, algorithm="HS256")
+#   ruby-jwt 2.5.0 (Debian ruby-jwt, Ruby 3.1): JWT.encode(claims, KEY, "HS256"[, {typ: "JWT"}])
+#   jsonwebtoken 9.0.3 (npm, Node 20): jwt.sign(claims, KEY, {algorithm: "HS256"[, noTimestamp: true]})
+CROSS_VECTORS = [
+    pytest.param(
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
+        ".eyJzdWIiOiI0NTAxIiwiaXNzIjoiUHlKV1QgYmFja2VuZCIsImV4cCI6MjAwMDAwMDAwMH0"
+        ".axLL2yAnZtgTIM46iZBivLCCBJKHDddu5ei_DVWChOc",
+        {"sub": "4501", "iss": "PyJWT backend", "exp": 2000000000},
+        id="pyjwt",
+    ),
+    pytest.param(
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
+        ".eyJzdWIiOiI0NTAxIiwiaXNzIjoiUHlKV1QgYmFja2VuZCIsImV4cCI6MjAwMDAwMDAwMCwiaWF0IjoxOTk5OTk2NDAwLCJqdGkiOiJhMWIyYzMiLCJhdWQiOiJwb3J0YWwifQ"
+        ".20xwzy9mRFprAhJXj9YWEfr9PN4axg5pPVaFo0hRl2U",
+        {
+            "sub": "4501",
+            "iss": "PyJWT backend",
+            "exp": 2000000000,
+            "iat": 1999996400,
+            "jti": "a1b2c3",
+            "aud": "portal",
+        },
+        id="pyjwt-extra-claims",
+    ),
+    pytest.param(
+        # Shaped like the Invoiced Ruby SDK's token: integer sub, iat, and
+        # ruby-jwt 2.x's header without typ.
+        "eyJhbGciOiJIUzI1NiJ9"
+        ".eyJleHAiOjIwMDAwMDAwMDAsImlhdCI6MTk5OTk5NjQwMCwic3ViIjo0NTAxLCJpc3MiOiJJbnZvaWNlZCBSdWJ5LzIuMC4wIn0"
+        ".f9-ACVFClMvIGV8unLCsh9WeUBMz6LEIWKfLNkH-3uM",
+        {
+            "exp": 2000000000,
+            "iat": 1999996400,
+            "sub": 4501,
+            "iss": "Invoiced Ruby/2.0.0",
+        },
+        id="ruby-jwt-sdk-shape",
+    ),
+    pytest.param(
+        "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9"
+        ".eyJzdWIiOiJjdXN0LTc3IiwiaXNzIjoicnVieS1qd3QgYmFja2VuZCIsImV4cCI6MjAwMDAwMDAwMCwibmJmIjoxOTk5OTkwMDAwfQ"
+        ".ryK8q-yhT0sz29reKvhjoCNI56zA_ZzSbuyza8Eheas",
+        {
+            "sub": "cust-77",
+            "iss": "ruby-jwt backend",
+            "exp": 2000000000,
+            "nbf": 1999990000,
+        },
+        id="ruby-jwt-typ-first",
+    ),
+    pytest.param(
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
+        ".eyJzdWIiOiI0NTAxIiwiaXNzIjoiTm9kZSBiYWNrZW5kIiwiZXhwIjoyMDAwMDAwMDAwLCJpYXQiOjE5OTk5OTY0MDB9"
+        ".MuVlbKdI6mVAPu1TWcWspHDO2e62QACQHfIAMiPePNU",
+        {"sub": "4501", "iss": "Node backend", "exp": 2000000000, "iat": 1999996400},
+        id="jsonwebtoken",
+    ),
+    pytest.param(
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
+        ".eyJzdWIiOjQ1MDEsImlzcyI6Ik5vZGUgYmFja2VuZCIsImV4cCI6MjAwMDAwMDAwMH0"
+        ".8k98gXsKSZeLpc8AQvDYYlIG8OuIAbpHAZY3lGkxKHk",
+        {"sub": 4501, "iss": "Node backend", "exp": 2000000000},
+        id="jsonwebtoken-int-sub",
+    ),
+]
+
+
+@pytest.mark.parametrize(("token", "expected"), CROSS_VECTORS)
+def test_tokens_from_other_implementations_verify(
+    token: str, expected: dict[str, object]
+) -> None:
+    assert verify(token) == expected
+    with pytest.raises(InvalidSignatureError):
+        verify_token(token, KEY[:-1], now=NOW)
+
+
+def test_generator_matches_pyjwt_byte_for_byte() -> None:
+    # The first PyJWT vector has exactly our claim order and header.
+    token = generate_token(KEY, 4501, 1000, issuer="PyJWT backend", now=FUTURE - 1000)
+    assert token == CROSS_VECTORS[0].values[0]
+
+
+# RFC 4231 section 4: HMAC-SHA-256 test cases 1-7 (case 5 truncated to 128 bits).
+RFC4231 = [
+    (
+        b"\x0b" * 20,
+        b"Hi There",
+        "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7",
+    ),
+    (
+        b"Jefe",
+        b"what do ya want for nothing?",
+        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+    ),
+    (
+        b"\xaa" * 20,
+        b"\xdd" * 50,
+        "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe",
+    ),
+    (
+        bytes(range(1, 26)),
+        b"\xcd" * 50,
+        "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b",
+    ),
+    (b"\x0c" * 20, b"Test With Truncation", "a3b6167473100ee06e0c796c2955552b"),
+    (
+        b"\xaa" * 131,
+        b"Test Using Larger Than Block-Size Key - Hash Key First",
+        "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54",
+    ),
+    (
+        b"\xaa" * 131,
+        (
+            b"This is a test using a larger than block-size key and a larger than block-size"
+            b" data. The key needs to be hashed before being used by the HMAC algorithm."
+        ),
+        "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2",
+    ),
+]
+
+
+@pytest.mark.parametrize(("key", "data", "expected"), RFC4231)
+def test_hmac_matches_rfc4231(key: bytes, data: bytes, expected: str) -> None:
+    mac = magiclink._hmac_sha256(magiclink._derive_pads(key), data)
+    assert mac.hex().startswith(expected)
+
+
+def test_hmac_matches_the_standard_library_for_every_key_length() -> None:
+    rng = random.Random(4231)
+    for length in range(1, 200):
+        key = rng.randbytes(length)
+        data = rng.randbytes(rng.randrange(0, 300))
+        expected = hmac.new(key, data, hashlib.sha256).digest()
+        assert magiclink._hmac_sha256(magiclink._derive_pads(key), data) == expected
+
+
+def test_header_constants_are_the_base64url_of_their_json() -> None:
+    assert magiclink._HEADER_SEGMENT.decode() == b64('{"alg":"HS256","typ":"JWT"}')
+    assert {s.decode() for s in magiclink._KNOWN_HEADER_SEGMENTS} == {
+        b64('{"alg":"HS256","typ":"JWT"}'),
+        b64('{"typ":"JWT","alg":"HS256"}'),
+        b64('{"alg":"HS256"}'),
+    }
+
+
+def test_canonical_last_characters_are_those_with_zero_unused_bits() -> None:
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    assert magiclink._LAST_CHARS[2].decode() == "".join(
+        c for i, c in enumerate(alphabet) if i % 16 == 0
+    )
+    assert magiclink._LAST_CHARS[3].decode() == "".join(
+        c for i, c in enumerate(alphabet) if i % 4 == 0
+    )
+
+
+def test_doctests_in_the_module_pass() -> None:
+    result = doctest.testmod(magiclink, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 6
+    assert result.failed == 0
+
+
+# -- generate_token ---------------------------------------------------------
+
+
+def decode_parts(token: str) -> tuple[bytes, bytes]:
+    header, payload, _ = token.split(".")
+    return unb64(header), unb64(payload)
+
+
+def unb64(segment: str) -> bytes:
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+def test_generated_token_has_exact_header_and_compact_payload_without_iat() -> None:
+    token = generate_token(KEY, 42, 60, issuer="Billing app", now=1_700_000_000.9)
+    header, payload = decode_parts(token)
+    assert header == b'{"alg":"HS256","typ":"JWT"}'
+    assert payload == b'{"sub":"42","iss":"Billing app","exp":1700000060}'
+    assert "=" not in token
+    assert sign_segments(*token.split(".")[:2]) == token
+
+
+def test_exp_is_int_of_now_plus_ttl() -> None:
+    _, payload = decode_parts(generate_token(KEY, 1, 0.75, now=100.5))
+    assert json.loads(payload)["exp"] == 101
+
+
+def test_default_issuer_and_ttl_and_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(magiclink.time, "time", lambda: 1_800_000_000.4)
+    _, payload = decode_parts(generate_token(KEY, "cus_1"))
+    assert json.loads(payload) == {
+        "sub": "cus_1",
+        "iss": DEFAULT_ISSUER,
+        "exp": 1_800_003_600,
+    }
+    assert DEFAULT_ISSUER and isinstance(DEFAULT_ISSUER, str)
+
+
+def test_str_and_bytes_keys_sign_alike_and_long_keys_work() -> None:
+    assert generate_token(KEY, 1, now=NOW) == generate_token(KEY.encode(), 1, now=NOW)
+    long_key = "k" * 100  # longer than SHA-256's block: hashed first (RFC 2104)
+    token = generate_token(long_key, 1, now=NOW)
+    assert sign_segments(*token.split(".")[:2], key=long_key) == token
+    assert verify_token(token, long_key, now=NOW)["sub"] == "1"
+
+
+def test_non_ascii_issuer_and_customer_id_round_trip() -> None:
+    token = generate_token(KEY, "kundé-1", issuer="Fakturering ✓ 🧾", now=NOW)
+    assert verify(token)["iss"] == "Fakturering ✓ 🧾"
+    assert verify(token)["sub"] == "kundé-1"
+
+
+BAD_GENERATE_ARGUMENTS = [
+    pytest.param({"key": None}, "key", id="key-none"),
+    pytest.param({"key": 123}, "key", id="key-int"),
+    pytest.param({"key": bytearray(b"k")}, "key", id="key-bytearray"),
+    pytest.param({"key": ""}, "key", id="key-empty-str"),
+    pytest.param({"key": b""}, "key", id="key-empty-bytes"),
+    pytest.param({"key": "abc\ud800"}, "key", id="key-lone-surrogate"),
+    pytest.param({"customer_id": True}, "customer_id", id="id-true"),
+    pytest.param({"customer_id": False}, "customer_id", id="id-false"),
+    pytest.param({"customer_id": 1.0}, "customer_id", id="id-float"),
+    pytest.param({"customer_id": None}, "customer_id", id="id-none"),
+    pytest.param({"customer_id": 0}, "customer_id", id="id-zero"),
+    pytest.param({"customer_id": -5}, "customer_id", id="id-negative"),
+    pytest.param({"customer_id": ""}, "customer_id", id="id-empty"),
+    pytest.param({"customer_id": ["1"]}, "customer_id", id="id-list"),
+    pytest.param({"customer_id": "a\udc00"}, "customer_id", id="id-lone-surrogate"),
+    pytest.param({"ttl": True}, "ttl", id="ttl-bool"),
+    pytest.param({"ttl": "60"}, "ttl", id="ttl-str"),
+    pytest.param({"ttl": None}, "ttl", id="ttl-none"),
+    pytest.param({"ttl": float("nan")}, "ttl", id="ttl-nan"),
+    pytest.param({"ttl": float("inf")}, "ttl", id="ttl-inf"),
+    pytest.param({"ttl": float("-inf")}, "ttl", id="ttl-minus-inf"),
+    pytest.param({"ttl": 0}, "ttl", id="ttl-zero"),
+    pytest.param({"ttl": -1}, "ttl", id="ttl-negative"),
+    pytest.param({"ttl": 1e200}, "ttl", id="ttl-past-year-9999"),
+    pytest.param({"issuer": ""}, "issuer", id="issuer-empty"),
+    pytest.param({"issuer": None}, "issuer", id="issuer-none"),
+    pytest.param({"issuer": 5}, "issuer", id="issuer-int"),
+    pytest.param({"issuer": "x\ud800"}, "issuer", id="issuer-lone-surrogate"),
+    pytest.param({"issuer": "i" * MAX_TOKEN_LENGTH}, "too long", id="issuer-too-long"),
+    pytest.param({"now": True}, "now", id="now-bool"),
+    pytest.param({"now": "1700000000"}, "now", id="now-str"),
+    pytest.param({"now": float("nan")}, "now", id="now-nan"),
+    pytest.param({"now": -10_000}, "now", id="now-before-1970"),
+]
+
+
+@pytest.mark.parametrize(("override", "named"), BAD_GENERATE_ARGUMENTS)
+def test_generate_token_rejects_bad_arguments(
+    override: dict[str, object], named: str
+) -> None:
+    arguments: dict[str, object] = {"key": KEY, "customer_id": 1, "ttl": 60, "now": NOW}
+    arguments.update(override)
+    with pytest.raises(MagicLinkError, match=named) as caught:
+        generate_token(**arguments)  # type: ignore[arg-type]
+    assert_no_secret(caught.value, KEY, "abc")
+    assert not isinstance(caught.value, InvalidTokenError)
+
+
+# -- build_url and magic_link -----------------------------------------------
+
+TOKEN = sign_claims(claims())
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        ({"company": "acme"}, "https://acme.invoiced.com/login/{}"),
+        ({"company": "Acme-Co9"}, "https://acme-co9.invoiced.com/login/{}"),
+        ({"company": "a" * 63}, "https://" + "a" * 63 + ".invoiced.com/login/{}"),
+        (
+            {"company": "acme", "sandbox": True},
+            "https://acme.sandbox.invoiced.com/login/{}",
+        ),
+        ({"domain": "billing.example.com"}, "https://billing.example.com/login/{}"),
+        ({"domain": "Portal.Example.CO.uk"}, "https://portal.example.co.uk/login/{}"),
+        (
+            {"company": "acme", "redirect_to": "invoices"},
+            "https://acme.invoiced.com/login/{}?redirect_to=invoices",
+        ),
+    ],
+)
+def test_build_url(arguments: dict[str, object], expected: str) -> None:
+    assert build_url(TOKEN, **arguments) == expected.format(TOKEN)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("page", REDIRECT_PAGES)
+def test_every_redirect_page_is_accepted(page: str) -> None:
+    url = build_url(TOKEN, domain="pay.example.com", redirect_to=page)
+    assert url.endswith("?redirect_to=" + page)
+
+
+def test_redirect_pages_are_the_portals() -> None:
+    assert set(REDIRECT_PAGES) == {
+        "account",
+        "credit_notes",
+        "invoices",
+        "estimates",
+        "payments",
+        "pay",
+        "balance_forward_statement",
+        "open_item_statement",
+        "add_payment_method",
+        "update_billing_info",
+        "my_account",
+    }
+
+
+HOST_ATTACKS = [
+    "evil.com/",
+    "a.b",
+    "x#",
+    "x@y",
+    "https://acme",
+    "acme/",
+    "acme?x=1",
+    "acme:443",
+    "acme%2f",
+    "acme\\",
+    " acme",
+    "acme ",
+    "ac me",
+    "acme\n",
+    "acme\t",
+    "",
+    "-acme",
+    "acme-",
+    "a" * 64,
+    "ａcme",  # fullwidth a
+    "\u212aelvin",  # Kelvin sign: lower-cases to an ASCII "k"
+    "acmе",  # Cyrillic e
+    "acme_co",
+]
+
+
+@pytest.mark.parametrize("company", HOST_ATTACKS)
+def test_build_url_rejects_companies_that_could_move_the_link(company: str) -> None:
+    with pytest.raises(ValueError, match="company") as caught:
+        build_url(TOKEN, company)
+    assert isinstance(caught.value, MagicLinkError)
+
+
+@pytest.mark.parametrize(
+    "domain",
+    [
+        "evil.com/",
+        "https://evil.com",
+        "evil.com:443",
+        "user@evil.com",
+        "evil.com#",
+        "evil.com/path",
+        "evil.com?x",
+        "evil .com",
+        " evil.com",
+        "evil.com\n",
+        "good.com\\@evil.com",
+        "localhost",
+        "127.0.0.1",
+        ".evil.com",
+        "evil.com.",
+        "a..b",
+        "bücher.de",
+        "ex\u212ample.com",
+        "x" * 64 + ".com",
+        ("a" * 62 + ".") * 4 + "com",  # 255 characters: over 253
+        "-a.com",
+        "a-.com",
+        "",
+    ],
+)
+def test_build_url_rejects_bad_domains(domain: str) -> None:
+    with pytest.raises(MagicLinkError, match="domain"):
+        build_url(TOKEN, domain=domain)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({}, "exactly one"),
+        ({"company": "acme", "domain": "a.example.com"}, "exactly one"),
+        ({"domain": "a.example.com", "sandbox": True}, "sandbox"),
+        ({"company": "acme", "sandbox": 1}, "sandbox"),
+        ({"company": "acme", "sandbox": "yes"}, "sandbox"),
+        ({"company": 5}, "company"),
+        ({"company": b"acme"}, "company"),
+        ({"domain": ["a.example.com"]}, "domain"),
+    ],
+)
+def test_build_url_rejects_bad_combinations(
+    arguments: dict[str, object], message: str
+) -> None:
+    with pytest.raises(MagicLinkError, match=message):
+        build_url(TOKEN, **arguments)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "page", ["admin", "", "Invoices", "invoices ", "https://evil.com", 5, ["pay"]]
+)
+def test_build_url_rejects_unknown_redirect_pages_listing_the_accepted_ones(
+    page: object,
+) -> None:
+    with pytest.raises(MagicLinkError) as caught:
+        build_url(TOKEN, "acme", redirect_to=page)  # type: ignore[arg-type]
+    assert all(name in str(caught.value) for name in REDIRECT_PAGES)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "",
+        "abc",
+        "a.b",
+        "a.b.c.d",
+        "a..c",
+        ".b.c",
+        "a.b.",
+        "a.b.c d",
+        "a.b.c/x",
+        "a.b.c?redirect_to=x",
+        "a.b.c#",
+        "a.b.c=",
+        None,
+        5,
+        b"a.b.c",
+    ],
+)
+def test_build_url_rejects_what_is_not_a_compact_jws(token: object) -> None:
+    with pytest.raises(ValueError):
+        build_url(token, "acme")  # type: ignore[arg-type]
+
+
+def test_magic_link_is_generate_token_plus_build_url() -> None:
+    url = magic_link(
+        KEY, 4501, "acme", ttl=120, redirect_to="pay", issuer="shop", now=NOW
+    )
+    token = generate_token(KEY, 4501, 120, issuer="shop", now=NOW)
+    assert url == build_url(token, "acme", redirect_to="pay")
+    url = magic_link(KEY, 4501, domain="portal.example.com", sandbox=False, now=NOW)
+    assert url == "https://portal.example.com/login/" + generate_token(
+        KEY, 4501, now=NOW
+    )
+
+
+def test_magic_link_checks_the_url_before_signing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def must_not_sign(*args: object, **kwargs: object) -> str:
+        raise AssertionError("signed before the URL arguments were checked")
+
+    monkeypatch.setattr(magiclink, "generate_token", must_not_sign)
+    with pytest.raises(MagicLinkError, match="company"):
+        magic_link(KEY, 1, "evil.com/")
+    with pytest.raises(MagicLinkError, match="redirect_to"):
+        magic_link(KEY, 1, "acme", redirect_to="admin")
+
+
+# -- verify_token: what it accepts ----------------------------------------------
+
+
+def test_verify_returns_the_claims() -> None:
+    token = generate_token(KEY, 4501, 600, issuer="shop", now=NOW)
+    assert verify(token) == {"sub": "4501", "iss": "shop", "exp": NOW + 600}
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        '{"alg":"HS256","typ":"JWT"}',
+        '{"typ":"JWT","alg":"HS256"}',
+        '{"alg":"HS256"}',
+        '{ "alg" : "HS256" ,\r\n "typ" : "jwt" }',
+        '{"kid":"2026-11","alg":"HS256","typ":"Jwt"}',
+    ],
+)
+def test_headers_with_or_without_typ_in_any_order_are_accepted(header: str) -> None:
+    assert verify(sign_raw(header, json.dumps(claims())))["sub"] == "4501"
+
+
+def test_extra_claims_pass_through_and_iat_is_not_compared_with_the_clock() -> None:
+    extra = claims(
+        sub=7, iat=NOW + 10**6, jti="x", aud=["portal"], nested={"a": [1, None]}
+    )
+    assert verify(sign_claims(extra)) == extra
+
+
+def test_float_dates_are_accepted() -> None:
+    assert verify(sign_claims(claims(exp=NOW + 0.5, nbf=NOW - 0.5)))["exp"] == NOW + 0.5
+
+
+def test_surrogate_pairs_are_accepted() -> None:
+    token = sign_raw('{"alg":"HS256"}', '{"sub":"\\ud83e\\uddfe","exp":2000000000}')
+    assert verify(token)["sub"] == "🧾"
+
+
+def test_key_rotation_accepts_any_listed_key() -> None:
+    old, new = "old-" + KEY, "new-" + KEY
+    token = generate_token(old, 1, now=NOW)
+    for keys in ([new, old], (old,), {new, old}, (k for k in [new, old.encode()])):
+        assert verify_token(token, keys, now=NOW)["sub"] == "1"
+    with pytest.raises(InvalidSignatureError):
+        verify_token(token, [new, "other"], now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ([], "empty"),
+        ((), "empty"),
+        (5, "key"),
+        (None, "key"),
+        ([KEY, None], "key"),
+        ([KEY, ""], "key"),
+        ("", "key"),
+        (bytearray(b"k"), "key"),
+    ],
+)
+def test_verify_rejects_bad_keys_as_argument_errors(key: object, message: str) -> None:
+    with pytest.raises(MagicLinkError, match=message) as caught:
+        verify_token(TOKEN, key, now=NOW)  # type: ignore[arg-type]
+    assert not isinstance(caught.value, InvalidTokenError)
+
+
+def test_leeway_applies_to_exp_and_nbf() -> None:
+    token = sign_claims(claims(exp=NOW, nbf=NOW - 100))
+    assert verify(token, now=NOW - 1)
+    with pytest.raises(ExpiredTokenError):
+        verify(token, now=NOW)
+    assert verify(token, now=NOW + 9, leeway=10)
+    with pytest.raises(ExpiredTokenError):
+        verify(token, now=NOW + 10, leeway=10)
+    assert verify(token, now=NOW - 105, leeway=5)
+    with pytest.raises(ImmatureTokenError):
+        verify(token, now=NOW - 106, leeway=5)
+
+
+def test_verify_uses_the_clock_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    token = sign_claims(claims(exp=NOW))
+    monkeypatch.setattr(magiclink.time, "time", lambda: NOW - 1.0)
+    assert verify_token(token, KEY)["exp"] == NOW
+    monkeypatch.setattr(magiclink.time, "time", lambda: float(NOW))
+    with pytest.raises(ExpiredTokenError):
+        verify_token(token, KEY)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"leeway": -1}, "leeway"),
+        ({"leeway": float("nan")}, "leeway"),
+        ({"leeway": float("inf")}, "leeway"),
+        ({"leeway": True}, "leeway"),
+        ({"leeway": "5"}, "leeway"),
+        ({"now": None, "leeway": None}, "leeway"),
+        ({"now": "now"}, "now"),
+        ({"now": float("-inf")}, "now"),
+        ({"issuer": ""}, "issuer"),
+        ({"issuer": []}, "issuer"),
+        ({"issuer": 5}, "issuer"),
+        ({"issuer": ["a", 5]}, "issuer"),
+    ],
+)
+def test_verify_rejects_bad_options(options: dict[str, object], message: str) -> None:
+    with pytest.raises(MagicLinkError, match=message) as caught:
+        verify(TOKEN, **options)
+    assert not isinstance(caught.value, InvalidTokenError)
+
+
+def test_issuer_must_match_exactly() -> None:
+    token = sign_claims(claims(iss="Ruby Backend"))
+    assert verify(token, issuer="Ruby Backend")
+    assert verify(token, issuer=["Other", "Ruby Backend"])
+    assert verify(token, issuer=(name for name in ["Ruby Backend"]))
+    for wrong in (
+        "Ruby",
+        "Ruby Backend2",
+        "ruby backend",
+        "Ruby Backend ",
+        ["Ruby", "Backend"],
+    ):
+        with pytest.raises(InvalidClaimsError, match="iss"):
+            verify(token, issuer=wrong)
+    for missing in (
+        sign_claims(claims(iss=DROP)),
+        sign_claims(claims(iss=["Ruby Backend"])),
+    ):
+        with pytest.raises(InvalidClaimsError, match="iss"):
+            verify(missing, issuer="Ruby Backend")
+    assert verify(sign_claims(claims(iss=DROP)))  # iss not checked when issuer is None
+
+
+# -- verify_token: what it rejects --------------------------------------------------
+
+
+@pytest.mark.parametrize("token", [None, 5, b"a.b.c", TOKEN.encode(), ["a", "b", "c"]])
+def test_non_str_tokens_are_malformed(token: object) -> None:
+    with pytest.raises(MalformedTokenError, match="str"):
+        verify(token)  # type: ignore[arg-type]
+
+
+def test_overlong_tokens_are_rejected_before_any_decoding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    size = 6000
+    while len(sign_claims(claims(pad="x" * (size + 1)))) <= MAX_TOKEN_LENGTH:
+        size += 1
+    fits = sign_claims(claims(pad="x" * size))
+    assert MAX_TOKEN_LENGTH - 3 <= len(fits) <= MAX_TOKEN_LENGTH
+    assert verify(fits)["pad"] == "x" * size
+    too_long = sign_claims(claims(pad="x" * (size + 1)))
+
+    def must_not_decode(*args: object) -> bytes:
+        raise AssertionError("decoded an overlong token")
+
+    monkeypatch.setattr(magiclink, "_b64decode", must_not_decode)
+    for token in (too_long, "." * 10_000, "é" * 10_000):
+        with pytest.raises(MalformedTokenError, match="too long"):
+            verify(token)
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["", "a", "a.b", "a.b.c.d", ".b.c", "a..c", "a.b.", "..", "...", TOKEN + "."],
+)
+def test_tokens_without_three_non_empty_segments_are_malformed(token: str) -> None:
+    with pytest.raises(MalformedTokenError, match="three"):
+        verify(token)
+
+
+@pytest.mark.parametrize(
+    "bad", ["=", "+", "/", " ", "\n", "\t", "\x00", "é", "ａ", "\u200b", "%", "\ud800"]
+)
+@pytest.mark.parametrize("where", [0, 5, 40, 100, -1])
+def test_characters_outside_base64url_are_malformed(bad: str, where: int) -> None:
+    position = where if where >= 0 else len(TOKEN)
+    with pytest.raises(MalformedTokenError, match="base64url"):
+        verify(TOKEN[:position] + bad + TOKEN[position:])
+
+
+def test_padded_segments_are_malformed() -> None:
+    header, payload, signature = TOKEN.split(".")
+    with pytest.raises(MalformedTokenError):
+        verify(f"{header}.{payload}.{signature}=")
+
+
+def flip_unused_bit(segment: str) -> str:
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    assert len(segment) % 4 in (2, 3)
+    return segment[:-1] + alphabet[alphabet.index(segment[-1]) | 1]
+
+
+def payload_segment_with_remainder(remainder: int) -> str:
+    for pad in range(10):
+        segment = b64(json.dumps(claims(p="x" * pad)))
+        if len(segment) % 4 == remainder:
+            return segment
+    raise AssertionError  # pragma: no cover
+
+
+@pytest.mark.parametrize("remainder", [2, 3])
+def test_payload_with_non_zero_unused_bits_is_malformed(remainder: int) -> None:
+    payload = payload_segment_with_remainder(remainder)
+    header = b64('{"alg":"HS256"}')
+    assert verify(sign_segments(header, payload))  # the canonical form is fine
+    with pytest.raises(MalformedTokenError, match="payload is not canonical"):
+        verify(sign_segments(header, flip_unused_bit(payload)))
+
+
+def test_payload_of_length_4n_plus_1_is_malformed() -> None:
+    payload = payload_segment_with_remainder(0) + "A"
+    with pytest.raises(MalformedTokenError, match="payload is not canonical"):
+        verify(sign_segments(b64('{"alg":"HS256"}'), payload))
+
+
+@pytest.mark.parametrize(
+    "header_json", ['{"alg":"HS256","k":12}', '{"alg":"HS256","k":123}']
+)
+def test_header_with_non_zero_unused_bits_is_malformed(header_json: str) -> None:
+    header = b64(header_json)
+    assert len(header) % 4 in (2, 3)
+    payload = b64(json.dumps(claims()))
+    assert verify(sign_segments(header, payload))
+    with pytest.raises(MalformedTokenError, match="header is not canonical"):
+        verify(sign_segments(flip_unused_bit(header), payload))
+
+
+def test_non_canonical_signatures_are_malformed() -> None:
+    header, payload, signature = TOKEN.split(".")
+    same_bytes = flip_unused_bit(signature)
+    assert base64.urlsafe_b64decode(same_bytes + "=") == base64.urlsafe_b64decode(
+        signature + "="
+    )
+    with pytest.raises(MalformedTokenError, match="signature is not canonical"):
+        verify(f"{header}.{payload}.{same_bytes}")
+    with pytest.raises(MalformedTokenError, match="signature is not canonical"):
+        verify(f"{header}.{payload}.{signature}AA")
+
+
+NOT_JSON_OBJECTS = [
+    pytest.param(b"\xef\xbb\xbf" + b'{"alg":"HS256"}', id="utf8-bom"),
+    pytest.param('{"alg":"HS256"}'.encode("utf-16"), id="utf16-bom"),
+    pytest.param('{"alg":"HS256"}'.encode("utf-16-le"), id="utf16-le"),
+    pytest.param('{"alg":"HS256"}'.encode("utf-32"), id="utf32"),
+    pytest.param(b'{"alg":"HS256"}\xff', id="invalid-utf8"),
+    pytest.param(b'{"alg":"HS256","x":"\xed\xa0\x80"}', id="utf8-encoded-surrogate"),
+    pytest.param(b'{"alg":"HS256"} {}', id="trailing-object"),
+    pytest.param(b'{"alg":"HS256"}x', id="trailing-garbage"),
+    pytest.param(b'{"alg":"HS256",}', id="trailing-comma"),
+    pytest.param(b"{'alg':'HS256'}", id="single-quotes"),
+    pytest.param(b'{"alg":"HS256","x":NaN}', id="nan"),
+    pytest.param(b'{"alg":"HS256","x":Infinity}', id="infinity"),
+    pytest.param(b'{"alg":"HS256","x":-Infinity}', id="minus-infinity"),
+    pytest.param(b'{"alg":"HS256","x":"\\ud800"}', id="lone-high-surrogate"),
+    pytest.param(b'{"alg":"HS256","x":["\\udc00"]}', id="lone-low-surrogate-in-list"),
+    pytest.param(b'{"alg":"HS256","\\ud800":1}', id="lone-surrogate-member-name"),
+    pytest.param(b'{"alg":"HS256","x":{"y":"a\\ud83e"}}', id="lone-surrogate-nested"),
+    pytest.param(b'{"alg":"HS256","x":1,"x":2}', id="duplicate-member"),
+    pytest.param(b'{"alg":"HS256","x":{"a":1,"a":2}}', id="nested-duplicate"),
+    pytest.param(b'{"alg":"HS256","x":"\x01"}', id="control-character"),
+    pytest.param(b'{"alg":"HS256","x":' + b"[" * 32 + b"]" * 32 + b"}", id="33-levels"),
+    pytest.param(
+        b'{"alg":"HS256","x":' + b"[" * 2400 + b"]" * 2400 + b"}", id="deep-list"
+    ),
+    pytest.param(
+        b'{"alg":"HS256","x":' + b'{"a":' * 900 + b"1" + b"}" * 901, id="deep-object"
+    ),
+    pytest.param(b"[" * 2400 + b"]" * 2400, id="deep-top-level"),
+    pytest.param(b'["alg","HS256"]', id="array"),
+    pytest.param(b'"HS256"', id="string"),
+    pytest.param(b"256", id="number"),
+    pytest.param(b"null", id="null"),
+    pytest.param(b" ", id="blank"),
+]
+
+
+@pytest.mark.parametrize("header", NOT_JSON_OBJECTS)
+def test_headers_that_are_not_strict_json_objects_are_malformed(header: bytes) -> None:
+    with pytest.raises(MalformedTokenError, match="header"):
+        verify(sign_raw(header, json.dumps(claims())))
+
+
+@pytest.mark.parametrize("payload", NOT_JSON_OBJECTS)
+def test_payloads_that_are_not_strict_json_objects_are_malformed(
+    payload: bytes,
+) -> None:
+    payload = payload.replace(b'"alg":"HS256"', b'"exp":2000000000,"sub":"1"')
+    with pytest.raises(MalformedTokenError, match="payload"):
+        verify(sign_raw('{"alg":"HS256"}', payload))
+
+
+def test_duplicate_claims_are_malformed() -> None:
+    # Which of two "exp" members wins differs between parsers: refuse both.
+    for payload in (
+        '{"sub":"1","exp":1,"exp":2000000000}',
+        '{"sub":"1","sub":"2","exp":2000000000}',
+    ):
+        with pytest.raises(MalformedTokenError, match="duplicate"):
+            verify(sign_raw('{"alg":"HS256"}', payload))
+    with pytest.raises(MalformedTokenError, match="duplicate"):
+        verify(sign_raw('{"alg":"HS256","alg":"HS256"}', json.dumps(claims())))
+
+
+def test_nesting_up_to_the_limit_is_accepted() -> None:
+    nested = "[" * 31 + "]" * 31
+    token = sign_raw(
+        '{"alg":"HS256","x":' + nested + "}",
+        '{"sub":"1","exp":2000000000,"x":' + nested + "}",
+    )
+    assert verify(token)["x"] == json.loads(nested)
+
+
+def test_the_deep_payload_is_not_a_foreign_recursion_error() -> None:
+    deep = b'{"sub":"1","exp":2000000000,"x":' + b"[" * 2000 + b"]" * 2000 + b"}"
+    token = sign_raw('{"alg":"HS256"}', deep)
+    assert len(token) <= MAX_TOKEN_LENGTH
+    with pytest.raises(MalformedTokenError):
+        verify(token)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"alg": "HS256", "crit": ["exp"]},
+        {"alg": "HS256", "b64": False},
+        {"alg": "HS256", "enc": "A128GCM"},
+        {"alg": "HS256", "typ": "JWS"},
+        {"alg": "HS256", "typ": "at+jwt"},
+        {"alg": "HS256", "typ": ""},
+        {"alg": "HS256", "typ": 5},
+        {"alg": "HS256", "typ": None},
+    ],
+)
+def test_unsupported_header_parameters_are_malformed(header: dict[str, object]) -> None:
+    with pytest.raises(MalformedTokenError, match="crit|b64|enc|typ"):
+        verify(sign_claims(claims(), header=header))
+
+
+@pytest.mark.parametrize(
+    "alg",
+    [
+        "none",
+        "None",
+        "NONE",
+        "hs256",
+        "Hs256",
+        "HS512",
+        "HS384",
+        "RS256",
+        "ES256",
+        "PS256",
+        "EdDSA",
+        "HS256 ",
+        " HS256",
+        "HS256\u0000",
+        "",
+        None,
+        256,
+        True,
+        ["HS256"],
+        {"HS256": 1},
+    ],
+)
+def test_any_alg_but_exactly_hs256_is_rejected(alg: object) -> None:
+    with pytest.raises(InvalidAlgorithmError, match="alg"):
+        verify(sign_claims(claims(), header={"alg": alg, "typ": "JWT"}))
+
+
+def test_missing_alg_is_rejected() -> None:
+    with pytest.raises(InvalidAlgorithmError, match="no alg"):
+        verify(sign_claims(claims(), header={"typ": "JWT"}))
+
+
+def test_alg_none_without_a_signature_is_rejected() -> None:
+    unsigned = b64('{"alg":"none","typ":"JWT"}') + "." + b64(json.dumps(claims())) + "."
+    with pytest.raises(MalformedTokenError):
+        verify(unsigned)
+    with pytest.raises(InvalidAlgorithmError):
+        verify(unsigned + "AAAA")
+
+
+def test_signature_mismatches_are_rejected() -> None:
+    header, payload, signature = TOKEN.split(".")
+    other = sign_claims(claims(sub="9999"))
+    bare_header = b64('{"alg":"HS256"}')
+    mac = base64.urlsafe_b64decode(signature + "=")
+    attempts = [
+        sign_claims(claims(), key="wrong key"),
+        f"{header}.{other.split('.')[1]}.{signature}",  # swapped payload
+        f"{bare_header}.{payload}.{signature}",  # swapped header
+        f"{header}.{payload}.{other.split('.')[2]}",  # another token's signature
+        f"{header}.{payload}.{'A' * 43}",
+        f"{header}.{payload}.{b64(mac[:-3])}",  # truncated
+        f"{header}.{payload}.{b64(mac + mac)}",  # doubled
+        f"{header}.{payload}.{b64(mac[:-1] + bytes([mac[-1] ^ 1]))}",  # one bit off
+    ]
+    for token in attempts:
+        with pytest.raises(InvalidSignatureError, match="signature"):
+            verify(token)
+
+
+def test_signature_is_checked_before_any_claim() -> None:
+    forged = [
+        sign_claims(claims(exp=NOW - 10), key="attacker"),
+        sign_claims(claims(nbf=NOW + 10), key="attacker"),
+        sign_claims(claims(sub=DROP, exp="never"), key="attacker"),
+        sign_raw('{"alg":"HS256"}', b"not json", key="attacker"),
+    ]
+    for token in forged:
+        with pytest.raises(InvalidSignatureError):
+            verify(token)
+
+
+def test_signatures_are_compared_with_compare_digest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = []
+    real = hmac.compare_digest
+
+    def spy(a: bytes, b: bytes) -> bool:
+        calls.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(magiclink.hmac, "compare_digest", spy)
+    verify(TOKEN)
+    with pytest.raises(InvalidSignatureError):
+        verify_token(TOKEN, ["k1", "k2"], now=NOW)
+    assert len(calls) == 3
+    assert calls[0][1] == TOKEN.split(".")[2].encode()
+
+
+class RawJSON:
+    """A number spelled exactly as given in the signed JSON text."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def sign_with_raw_numbers(values: dict[str, object], key: str = KEY) -> str:
+    parts = []
+    for name, value in values.items():
+        text = value.text if isinstance(value, RawJSON) else json.dumps(value)
+        parts.append(f"{json.dumps(name)}:{text}")
+    return sign_raw('{"alg":"HS256"}', "{" + ",".join(parts) + "}", key)
+
+
+BAD_DATES = [
+    pytest.param(True, id="true"),
+    pytest.param(False, id="false"),
+    pytest.param("2000000000", id="string"),
+    pytest.param(None, id="null"),
+    pytest.param([2000000000], id="list"),
+    pytest.param({"t": 1}, id="object"),
+    pytest.param(-1, id="negative"),
+    pytest.param(-0.5, id="negative-float"),
+    pytest.param(10**12, id="after-year-9999"),
+    pytest.param(RawJSON("1e400"), id="1e400-is-infinity"),
+    pytest.param(RawJSON("-1e400"), id="minus-1e400"),
+    pytest.param(RawJSON("9" * 2000), id="2000-digits"),
+]
+
+
+@pytest.mark.parametrize("name", ["exp", "nbf", "iat"])
+@pytest.mark.parametrize("value", BAD_DATES)
+def test_dates_that_are_not_sane_unix_times_are_invalid_claims(
+    name: str, value: object
+) -> None:
+    with pytest.raises(InvalidClaimsError, match=name):
+        verify(sign_with_raw_numbers(claims(**{name: value})))
+
+
+def test_dates_with_more_digits_than_python_converts_are_still_rejected() -> None:
+    # Over sys.get_int_max_str_digits() (4300 by default) the JSON decoder
+    # itself refuses: malformed; with the limit lifted, out of range.
+    token = sign_with_raw_numbers(claims(exp=RawJSON("9" * 5000)))
+    with pytest.raises((MalformedTokenError, InvalidClaimsError)):
+        verify(token)
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity"])
+def test_nan_and_infinity_dates_are_rejected_as_non_json(constant: str) -> None:
+    with pytest.raises(MalformedTokenError, match="NaN or Infinity"):
+        verify(sign_with_raw_numbers(claims(exp=RawJSON(constant))))
+
+
+def test_missing_exp_is_an_invalid_claim() -> None:
+    with pytest.raises(InvalidClaimsError, match="exp claim is missing"):
+        verify(sign_claims(claims(exp=DROP)))
+
+
+@pytest.mark.parametrize(
+    "sub", [DROP, "", True, False, 1.5, 1.0, [], ["1"], {}, {"id": 1}, None]
+)
+def test_bad_subjects_are_invalid_claims(sub: object) -> None:
+    with pytest.raises(InvalidClaimsError, match="sub"):
+        verify(sign_claims(claims(sub=sub)))
+
+
+def test_expired_and_immature_tokens() -> None:
+    with pytest.raises(ExpiredTokenError, match="expired"):
+        verify(sign_claims(claims(exp=NOW)))
+    with pytest.raises(ImmatureTokenError, match="nbf"):
+        verify(sign_claims(claims(nbf=NOW + 1)))
+    assert verify(sign_claims(claims(nbf=NOW)))
+
+
+def test_exception_hierarchy() -> None:
+    assert issubclass(MagicLinkError, ValueError)
+    assert issubclass(InvalidTokenError, MagicLinkError)
+    for cls in (
+        MalformedTokenError,
+        InvalidAlgorithmError,
+        InvalidSignatureError,
+        ExpiredTokenError,
+        ImmatureTokenError,
+        InvalidClaimsError,
+    ):
+        assert issubclass(cls, InvalidTokenError)
+        assert cls.__name__ in magiclink.__all__
+        assert cls.__doc__
+
+
+def test_public_names_are_exactly_the_documented_ones() -> None:
+    public = {name for name in vars(magiclink) if not name.startswith("_")}
+    imported = {
+        "annotations",
+        "binascii",
+        "hashlib",
+        "hmac",
+        "json",
+        "time",
+        "TYPE_CHECKING",
+    }
+    assert public - imported == set(magiclink.__all__)
+    for name in magiclink.__all__:
+        assert getattr(magiclink, name).__doc__ or name.isupper()
+
+
+# -- robustness: nothing but InvalidTokenError, never acceptance -------------------------
+
+
+def mutate(token: str, rng: random.Random) -> str:
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    extra = alphabet + '.=+/ \n\x00é\ud800{}"\\'
+    position = rng.randrange(len(token))
+    kind = rng.randrange(6)
+    if kind == 0:
+        return token[:position] + rng.choice(extra) + token[position + 1 :]
+    if kind == 1:
+        return token[:position] + rng.choice(extra) + token[position:]
+    if kind == 2:
+        return token[:position] + token[position + 1 :]
+    if kind == 3:
+        return token[:position]
+    if kind == 4:
+        other = rng.randrange(len(token))
+        chars = list(token)
+        chars[position], chars[other] = chars[other], chars[position]
+        return "".join(chars)
+    return token[:position] + token[position:] * 2
+
+
+def test_seeded_mutations_are_only_ever_rejected_with_invalid_token_errors() -> None:
+    rng = random.Random(20261125)
+    seeds = [param.values[0] for param in CROSS_VECTORS] + [TOKEN, RFC7515_TOKEN]
+    rejected: dict[str, int] = {}
+    for _ in range(6000):
+        original = rng.choice(seeds)
+        mutated = mutate(original, rng)
+        if mutated == original:
+            continue
+        with pytest.raises(InvalidTokenError) as caught:
+            verify_token(mutated, [KEY, RFC7515_KEY], now=NOW)
+        rejected[type(caught.value).__name__] = (
+            rejected.get(type(caught.value).__name__, 0) + 1
+        )
+    assert {"MalformedTokenError", "InvalidSignatureError"} <= set(rejected)
+
+
+def random_claims_text(rng: random.Random) -> str:
+    pool = [
+        "1",
+        "-1",
+        "2000000000",
+        "1999999999.5",
+        "1999999000",
+        "10000000000000",
+        "1e400",
+        "NaN",
+        '"x"',
+        '""',
+        "true",
+        "null",
+        "[]",
+        "{}",
+        '[1,"a"]',
+        '{"a":1}',
+        '"\\ud800"',
+        '"\\ud83e\\uddfe"',
+        "[" * 40 + "]" * 40,
+    ]
+    names = ["sub", "exp", "nbf", "iat", "iss", "aud", "x", "exp"]
+    members = [f'"{name}":{rng.choice(pool)}' for name in names if rng.random() < 0.7]
+    text = "{" + ",".join(members) + "}"
+    if rng.random() < 0.2:
+        position = rng.randrange(len(text))
+        text = text[:position] + rng.choice('{}[]",:\\ 0x\x01') + text[position + 1 :]
+    return text
+
+
+def test_seeded_random_signed_payloads_raise_only_invalid_token_errors() -> None:
+    rng = random.Random(7519)
+    outcomes: dict[str, int] = {}
+    for _ in range(4000):
+        token = sign_raw('{"alg":"HS256","x":0}', random_claims_text(rng))
+        try:
+            verify(token)
+            outcome = "accepted"
+        except InvalidTokenError as exc:
+            outcome = type(exc).__name__
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    assert set(outcomes) == {
+        "accepted",
+        "MalformedTokenError",
+        "InvalidClaimsError",
+        "ExpiredTokenError",
+        "ImmatureTokenError",
+    }
+
+
+# -- secrets never leak ---------------------------------------------------------------
+
+
+def assert_no_secret(exc: BaseException, *secrets: str) -> None:
+    rendered = [str(exc), repr(exc), "".join(traceback.format_exception(exc))]
+    rendered += [repr(arg) for arg in exc.args]
+    for secret in secrets:
+        for text in rendered:
+            assert secret not in text
+    assert exc.__cause__ is None and (
+        exc.__context__ is None or exc.__suppress_context__
+    )
+
+
+def test_no_error_ever_shows_the_key() -> None:
+    secret = "S3cr3t-" + KEY
+    failing_calls = [
+        lambda: verify_token(sign_claims(claims(), key="x"), secret, now=NOW),
+        lambda: verify_token(sign_claims(claims(exp=1), key=secret), secret, now=NOW),
+        lambda: verify_token(secret, secret, now=NOW),
+        lambda: verify_token(secret + ".a.b", secret),
+        lambda: verify_token(TOKEN, [secret, secret + "\ud800"]),
+        lambda: verify_token(TOKEN, secret + "\ud800"),
+        lambda: verify_token(TOKEN, [secret, 5]),
+        lambda: generate_token(secret + "\udfff", 1),
+        lambda: generate_token(secret, secret + "\udfff"),
+        lambda: magic_link(secret, 1, secret),
+        lambda: build_url(secret, "acme"),
+    ]
+    for call in failing_calls:
+        with pytest.raises(MagicLinkError) as caught:
+            call()
+        assert_no_secret(caught.value, secret, KEY)
+
+
+def test_error_messages_do_not_echo_the_token() -> None:
+    marker = "QUFBQUFBQUFBQUFBQUFB"
+    for token in (
+        marker + ".x.y",
+        marker + "é.x.y",
+        sign_claims(claims(), key="k") + marker,
+    ):
+        with pytest.raises(InvalidTokenError) as caught:
+            verify(token)
+        assert marker not in str(caught.value)
+
+
+def test_pad_cache_is_bounded() -> None:
+    for index in range(3 * magiclink._MAX_CACHED_KEYS):
+        generate_token(f"key-{index}", 1)
+        assert len(magiclink._PAD_CACHE) <= magiclink._MAX_CACHED_KEYS
+    for pads in magiclink._PAD_CACHE.values():
+        assert len(pads) == 2
+
+
+# -- import cost ------------------------------------------------------------------------
+
+
+def test_import_loads_nothing_the_cli_alone_needs() -> None:
+    code = (
+        "import sys; before = set(sys.modules); import magiclink; "
+        "print(sorted(set(sys.modules) - before))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=HERE,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    loaded = set(json.loads(result.stdout.replace("'", '"')))
+    assert "magiclink" in loaded
+    assert not loaded & {
+        "argparse",
+        "datetime",
+        "urllib.parse",
+        "typing",
+        "base64",
+    }
+
+
+# -- command line ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("INVOICED_MAGIC_LINK_KEY", KEY)
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        status = magiclink._main(list(argv))
+        out, err = capsys.readouterr()
+        assert KEY not in out + err
+        return status, out, err
+
+    return run
+
+
+def token_in(url: str) -> str:
+    return url.split("/login/")[1].split("?")[0].strip()
+
+
+def test_cli_url(cli) -> None:  # type: ignore[no-untyped-def]
+    status, out, err = cli(
+        "url",
+        "1234",
+        "--company",
+        "Acme",
+        "--redirect-to",
+        "invoices",
+        "--ttl",
+        "90",
+        "--issuer",
+        "support",
+    )
+    assert status == 0 and err == ""
+    assert out.startswith("https://acme.invoiced.com/login/eyJ") and out.endswith(
+        "?redirect_to=invoices\n"
+    )
+    found = verify_token(token_in(out), KEY)
+    assert found["sub"] == "1234" and found["iss"] == "support"
+    assert 0 < found["exp"] - magiclink.time.time() <= 90
+
+
+def test_cli_url_sandbox_and_domain(cli) -> None:  # type: ignore[no-untyped-def]
+    status, out, _ = cli("url", "cus_9", "--company", "acme", "--sandbox")
+    assert status == 0 and out.startswith("https://acme.sandbox.invoiced.com/login/")
+    assert verify_token(token_in(out), KEY)["sub"] == "cus_9"
+    status, out, _ = cli("url", "5", "--domain", "billing.example.com")
+    assert status == 0 and out.startswith("https://billing.example.com/login/")
+
+
+def test_cli_token(cli) -> None:  # type: ignore[no-untyped-def]
+    status, out, err = cli("token", "42", "--ttl", "300")
+    assert status == 0 and err == "" and out.count("\n") == 1
+    found = verify_token(out.strip(), KEY)
+    assert found["sub"] == "42" and found["iss"] == DEFAULT_ISSUER
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [("1234", "1234"), ("007", "007"), ("cus_1", "cus_1"), ("١٢", "١٢")],
+)
+def test_cli_customer_ids(cli, given: str, expected: str) -> None:  # type: ignore[no-untyped-def]
+    status, out, _ = cli("token", given)
+    assert status == 0 and verify_token(out.strip(), KEY)["sub"] == expected
+    assert magiclink._cli_customer_id("1234") == 1234
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ((), "required"),
+        (("frobnicate",), "invalid choice"),
+        (("url", "1"), "required"),
+        (("url", "1", "--company", "evil.com/"), "company"),
+        (("url", "1", "--company", "a", "--domain", "b.com"), "not allowed"),
+        (("url", "1", "--domain", "b.example.com", "--sandbox"), "sandbox"),
+        (("url", "1", "--company", "acme", "--redirect-to", "admin"), "invoices"),
+        (("url", "1", "--company", "acme", "--ttl", "soon"), "ttl"),
+        (("token", "1", "--ttl", "0"), "ttl"),
+        (("token", "1", "--ttl", "nan"), "ttl"),
+        (("token", "1", "--ttl", "-5"), "ttl"),
+        (("token", "0"), "customer_id"),
+        (("token", "1", "--issuer", ""), "issuer"),
+        (("verify", DOC_TOKEN, "--leeway", "-1"), "leeway"),
+        (("verify",), "required"),
+        (("inspect",), "required"),
+    ],
+)
+def test_cli_usage_errors_exit_2(cli, argv: tuple[str, ...], message: str) -> None:  # type: ignore[no-untyped-def]
+    status, out, err = cli(*argv)
+    assert status == 2 and out == ""
+    assert message in err and "usage:" in err
+
+
+def test_cli_key_missing_or_empty_is_a_usage_error(
+    cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("INVOICED_MAGIC_LINK_KEY")
+    for argv in (
+        ("token", "1"),
+        ("url", "1", "--company", "acme"),
+        ("verify", DOC_TOKEN),
+    ):
+        status, out, err = cli(*argv)
+        assert status == 2 and out == ""
+        assert "INVOICED_MAGIC_LINK_KEY" in err and "--key-file" in err
+    monkeypatch.setenv("INVOICED_MAGIC_LINK_KEY", "")
+    assert cli("token", "1")[0] == 2
+    empty = tmp_path / "empty"
+    empty.write_bytes(b"\n")
+    status, _, err = cli("token", "1", "--key-file", str(empty))
+    assert status == 2 and "no key" in err
+
+
+def test_cli_unreadable_key_file_is_a_usage_error(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    for path in (tmp_path / "missing", tmp_path):
+        status, out, err = cli("token", "1", "--key-file", str(path))
+        assert status == 2 and out == "" and "cannot read the key file" in err
+
+
+def test_cli_key_file_wins_and_loses_one_trailing_newline(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "key"
+    for content in (b"file-key\n", b"file-key\r\n", b"file-key"):
+        path.write_bytes(content)
+        status, out, _ = cli("token", "1", "--key-file", str(path))
+        assert status == 0
+        assert verify_token(out.strip(), "file-key")["sub"] == "1"
+    path.write_bytes(b"file-key \n\n")
+    status, out, _ = cli("token", "1", "--key-file", str(path))
+    assert verify_token(out.strip(), "file-key \n")["sub"] == "1"
+
+
+def test_cli_key_from_standard_input(cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"stdin-key\n")))
+    status, out, _ = cli("url", "8", "--company", "acme", "--key-file", "-")
+    assert status == 0 and verify_token(token_in(out), "stdin-key")["sub"] == "8"
+    monkeypatch.setattr(sys, "stdin", None)
+    status, _, err = cli("token", "8", "--key-file", "-")
+    assert status == 2 and "cannot read" in err
+
+
+def test_cli_verify_success_prints_claims_as_json(cli) -> None:  # type: ignore[no-untyped-def]
+    token = generate_token(KEY, 77, 600, issuer="support")
+    for given in (
+        token,
+        f" https://acme.invoiced.com/login/{token}?redirect_to=pay\n",
+        f"https://x.example.com/login/{token}",
+    ):
+        status, out, err = cli(
+            "verify", given, "--issuer", "other", "--issuer", "support"
+        )
+        assert status == 0 and err == ""
+        assert json.loads(out)["sub"] == "77"
+
+
+def test_cli_verify_failures_exit_1_with_one_line(
+    cli, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(magiclink.time, "time", lambda: 1455564948 + 3 * 86400 + 5)
+    cases = [
+        (
+            generate_token(KEY, 1, now=1455564948 - 3600),
+            "expired (2016-02-15 19:35:48 UTC, 3 days ago)",
+        ),
+        (sign_claims(claims(), key="other"), "signature does not match"),
+        ("not-a-token", "three non-empty segments"),
+        ("https://acme.invoiced.com/portal", "three non-empty segments"),
+        (sign_claims(claims(), header={"alg": "none"}), "alg must be HS256"),
+        (sign_claims(claims(iss="x")), "iss claim"),
+    ]
+    for given, reason in cases:
+        status, out, err = cli(
+            "verify", given, "--issuer", "tests", "--issuer", DEFAULT_ISSUER
+        )
+        assert status == 1 and out == ""
+        assert (
+            err.startswith("invalid token: ") and reason in err and err.count("\n") == 1
+        )
+
+
+def test_cli_inspect_needs_no_key_and_says_it_did_not_verify(
+    cli, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("INVOICED_MAGIC_LINK_KEY")
+    monkeypatch.setattr(magiclink.time, "time", lambda: 1455564948 - 90 * 60)
+    status, out, err = cli(
+        "inspect", f"https://acme.invoiced.com/login/{DOC_TOKEN}?redirect_to=pay"
+    )
+    assert status == 0 and err == ""
+    assert "NOT verified" in out
+    assert '"iss": "Ruby Backend"' in out and '"alg": "HS256"' in out
+    assert "expires: 2016-02-15 19:35:48 UTC, in 90 minutes" in out
+
+
+@pytest.mark.parametrize(
+    ("exp", "now", "expected"),
+    [
+        (1000, 999, "in 1 second"),
+        (1000, 1000, "0 seconds ago"),
+        (1000, 1119, "119 seconds ago"),
+        (1000, 1120, "2 minutes ago"),
+        (100_000, 100_000 - 7200, "in 2 hours"),
+        (100_000, 100_000 + 7199, "119 minutes ago"),
+        (1_000_000, 1_000_000 + 86400 * 2, "2 days ago"),
+    ],
+)
+def test_describe_time(exp: int, now: int, expected: str) -> None:
+    assert magiclink._describe_time(exp, now).endswith(", " + expected)
+
+
+def test_cli_inspect_odd_and_malformed_tokens(cli) -> None:  # type: ignore[no-untyped-def]
+    status, out, _ = cli("inspect", sign_claims(claims(exp=DROP)))
+    assert status == 0 and "expires: never" in out
+    status, out, _ = cli("inspect", sign_claims(claims(exp="tomorrow")))
+    assert status == 0 and "not a UNIX time" in out
+    status, out, err = cli("inspect", "abc.def")
+    assert status == 1 and out == "" and err.startswith("malformed token:")
+
+
+def test_cli_help_at_every_level(cli) -> None:  # type: ignore[no-untyped-def]
+    status, out, _ = cli("--help")
+    assert status == 0 and "examples:" in out and "INVOICED_MAGIC_LINK_KEY" in out
+    for command in ("url", "token", "verify", "inspect"):
+        status, out, _ = cli(command, "--help")
+        assert status == 0 and "example:" in out and f"magiclink {command}" in out
+    status, out, _ = cli("--version")
+    assert status == 0 and out.strip() == magiclink.__version__
+
+
+def test_cli_has_no_option_that_takes_the_key(cli) -> None:  # type: ignore[no-untyped-def]
+    for command in ("url", "token", "verify"):
+        _, out, _ = cli(command, "--help")
+        assert not re.search(r"--key\b(?!-file)", out)
+    status, _, err = cli(
+        "token", "1", "--key", KEY
+    )  # the fixture checks KEY is not echoed
+    assert status == 2 and "unrecognized arguments" in err and "--key-file" in err
+
+
+def test_python_dash_m_runs_the_cli(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("INVOICED_MAGIC_LINK_KEY", KEY)
+    monkeypatch.setattr(sys, "argv", ["magiclink", "token", "5"])
+    with pytest.raises(SystemExit) as caught:
+        runpy.run_module("magiclink", run_name="__main__")
+    assert caught.value.code == 0
+    assert verify_token(capsys.readouterr().out.strip(), KEY)["sub"] == "5"
+
+
+def test_vendored_copy_runs_as_a_script_in_a_subprocess(tmp_path: Path) -> None:
+    shutil.copy(HERE / "magiclink.py", tmp_path / "magiclink.py")
+    env = {**os.environ, "INVOICED_MAGIC_LINK_KEY": KEY}
+    run = lambda *argv: subprocess.run(
+        [sys.executable, "magiclink.py", *argv],
+        check=False,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    made = run("url", "1234", "--company", "acme")
+    assert made.returncode == 0 and made.stderr == ""
+    checked = run("verify", made.stdout.strip())
+    assert checked.returncode == 0 and json.loads(checked.stdout)["sub"] == "1234"
+    bad = run("verify", sign_claims(claims(), key="other"))
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    usage = run()
+    assert usage.returncode == 2 and "usage:" in usage.stderr
+    assert (
+        KEY
+        not in made.stdout + made.stderr + checked.stdout + bad.stderr + usage.stderr
+    )
