@@ -29,6 +29,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import re  # already loaded by json
 import time
 
 __all__ = [
@@ -274,15 +275,15 @@ def verify_token(
     magiclink.ExpiredTokenError: token has expired
     """
     key_pads = _verification_pads(key)
-    leeway = _non_negative("leeway", leeway)
+    if leeway or type(leeway) is not int:  # the default 0 needs no check
+        leeway = _non_negative("leeway", leeway)
     clock = time.time() if now is None else _finite("now", now)
     issuers = _accepted_issuers(issuer)
-    header, payload, signature = _split_token(token)
+    signing_input, header, payload, signature = _split_token(token)
     if header not in _KNOWN_HEADER_SEGMENTS:
         _check_header(_decode_json_object(header, "header"))
-    _check_canonical(signature, "signature")
-    _check_signature(key_pads, token.rpartition(".")[0].encode("ascii"), signature)
-    claims = _decode_json_object(payload, "payload")
+    _check_signature(key_pads, signing_input, signature)
+    claims = _decode_claims(payload)
     _check_claims(claims, issuers)
     if clock >= claims["exp"] + leeway:
         raise ExpiredTokenError("token has expired")
@@ -352,18 +353,21 @@ def _verification_pads(key: _Key | Iterable[_Key]) -> list[_Pads]:
 def _check_signature(
     key_pads: list[_Pads], signing_input: bytes, signature: bytes
 ) -> None:
-    # Comparing encoded forms also refuses any non-canonical signature text.
+    # The canonical encoding of a MAC is unique, so comparing encoded forms
+    # accepts no other spelling; only a mismatch needs telling apart.
     for pads in key_pads:
         expected = _b64encode(_hmac_sha256(pads, signing_input))
         if hmac.compare_digest(expected, signature):
             return
+    _check_canonical(signature, "signature")
     raise InvalidSignatureError("signature does not match the key")
 
 
 # -- token structure ----------------------------------------------------------
 
 
-def _split_token(token: object) -> list[bytes]:
+def _split_token(token: object) -> tuple[bytes, bytes, bytes, bytes]:
+    """Check the token's form; return the signing input and the three segments."""
     if not isinstance(token, str):
         raise MalformedTokenError("token must be a str")
     if len(token) > MAX_TOKEN_LENGTH:
@@ -373,10 +377,11 @@ def _split_token(token: object) -> list[bytes]:
     text = token.encode("ascii")
     if text.translate(None, _TOKEN_ALPHABET):
         raise MalformedTokenError("token has a character outside base64url")
-    segments = text.split(b".")
-    if len(segments) != 3 or not all(segments):
+    signing_input, _, signature = text.rpartition(b".")
+    header, _, payload = signing_input.partition(b".")
+    if not (header and payload and signature) or b"." in payload:
         raise MalformedTokenError("token must be three non-empty segments")
-    return segments
+    return signing_input, header, payload, signature
 
 
 def _check_canonical(segment: bytes, part: str) -> None:
@@ -402,9 +407,11 @@ def _check_header(header: dict[str, Any]) -> None:
 
 
 def _check_claims(claims: dict[str, Any], issuers: frozenset[str] | None) -> None:
-    if "exp" not in claims:
-        raise InvalidClaimsError("exp claim is missing")
-    for name in ("exp", "nbf", "iat"):
+    if not _is_timestamp(claims.get("exp")):
+        if "exp" not in claims:
+            raise InvalidClaimsError("exp claim is missing")
+        raise InvalidClaimsError("exp claim must be a UNIX time")
+    for name in ("nbf", "iat"):
         if name in claims and not _is_timestamp(claims[name]):
             raise InvalidClaimsError(f"{name} claim must be a UNIX time")
     subject = claims.get("sub")
@@ -419,12 +426,9 @@ def _is_accepted(name: object, issuers: frozenset[str]) -> bool:
 
 
 def _is_timestamp(value: object) -> bool:
-    # NaN fails both comparisons; JSON's 1e400 arrives as infinity.
-    return (
-        isinstance(value, (int, float))
-        and type(value) is not bool
-        and 0 <= value <= _MAX_TIMESTAMP
-    )
+    # Decoded JSON numbers are exactly int or float (not bool).  NaN fails
+    # both comparisons; JSON's 1e400 arrives as infinity.
+    return (type(value) is int or type(value) is float) and 0 <= value <= _MAX_TIMESTAMP
 
 
 def _accepted_issuers(issuer: str | Iterable[str] | None) -> frozenset[str] | None:
@@ -571,71 +575,110 @@ def _b64decode(segment: bytes, part: str) -> bytes:
     )
 
 
-class _StrictJSONError(ValueError):
-    """Raised inside the JSON decoder for what RFC 8259 leaves open."""
-
-
-def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    members = dict(pairs)
-    if len(members) != len(pairs):
-        raise _StrictJSONError("has duplicate member names")
-    return members
+class _NonFiniteNumber(ValueError):
+    """NaN or Infinity in JSON text, which RFC 8259 does not allow."""
 
 
 def _reject_constant(name: str) -> None:
-    raise _StrictJSONError("has NaN or Infinity")
+    raise _NonFiniteNumber
 
 
+# Objects are decoded as tuples of (name, value) pairs, by a C builtin, so
+# that duplicate member names are not silently merged; _members() makes them
+# dicts.
 _JSON_DECODER = json.JSONDecoder(
-    object_pairs_hook=_object_without_duplicates, parse_constant=_reject_constant
+    object_pairs_hook=tuple, parse_constant=_reject_constant
 )
 
 
+# The claims as this module (and PyJWT) write them: compact JSON with sub, iss
+# and exp in that order, strings without escapes or control characters, exp a
+# plain integer.  Text that matches means exactly what json would make of it,
+# so the JSON decoder can be skipped; anything else takes the general path.
+_COMPACT_CLAIMS = re.compile(
+    r'\{"sub":"([^"\\\x00-\x1f]+)","iss":"([^"\\\x00-\x1f]*)","exp":([1-9][0-9]{0,11})\}'
+)
+
+
+def _decode_claims(segment: bytes) -> dict[str, Any]:
+    text = _decode_text(segment, "payload")
+    match = _COMPACT_CLAIMS.fullmatch(text)
+    if match:
+        return {"sub": match[1], "iss": match[2], "exp": int(match[3])}
+    return _parse_json_object(text, "payload")
+
+
 def _decode_json_object(segment: bytes, part: str) -> dict[str, Any]:
+    return _parse_json_object(_decode_text(segment, part), part)
+
+
+def _decode_text(segment: bytes, part: str) -> str:
     try:
-        text = _b64decode(segment, part).decode("utf-8")
+        return _b64decode(segment, part).decode("utf-8")
     except UnicodeDecodeError:
         raise MalformedTokenError(f"{part} is not UTF-8") from None
+
+
+def _parse_json_object(text: str, part: str) -> dict[str, Any]:
     try:
-        value = _JSON_DECODER.decode(text)
-    except _StrictJSONError as exc:
-        raise MalformedTokenError(f"{part} {exc}") from None
+        pairs = _JSON_DECODER.decode(text)
+    except _NonFiniteNumber:
+        raise MalformedTokenError(f"{part} has NaN or Infinity") from None
     except RecursionError:
         raise MalformedTokenError(f"{part} is nested too deeply") from None
-    except ValueError:  # JSONDecodeError, or an integer too long to convert
-        raise MalformedTokenError(f"{part} is not valid JSON") from None
-    if type(value) is not dict:
+    except ValueError:  # JSONDecodeError, NaN, or an integer too long to convert
+        raise MalformedTokenError(f"{part} is not strict JSON") from None
+    if type(pairs) is not tuple:
         raise MalformedTokenError(f"{part} is not a JSON object")
-    # Cheap tests first: a lone surrogate can only come from a \u escape, and
-    # no more brackets than the limit means no deeper nesting.
-    if "\\u" in text or text.count("[") + text.count("{") > _MAX_JSON_DEPTH:
-        _check_values(value, part)
-    return value
+    # A flat object of plain text, the usual case, needs no walk: a lone
+    # surrogate can only come from a \u escape, nesting only from brackets.
+    if "\\u" in text or "[" in text or text.count("{") > 1:
+        return _members(pairs, part)
+    members = dict(pairs)
+    if len(members) != len(pairs):
+        raise MalformedTokenError(f"{part} has duplicate member names")
+    return members
 
 
-def _check_values(value: object, part: str) -> None:
-    pending = [(value, 1)]
+def _members(pairs: tuple[tuple[str, Any], ...], part: str) -> dict[str, Any]:
+    """Turn decoded pairs into dicts all the way down, without recursion,
+    refusing duplicate names, lone surrogates and deep nesting."""
+    top: dict[str, Any] = {}
+    pending: list[tuple[Any, Any, int]] = [(pairs, top, 1)]
     while pending:
-        item, depth = pending.pop()
+        source, target, depth = pending.pop()
         if depth > _MAX_JSON_DEPTH:
             raise MalformedTokenError(f"{part} is nested too deeply")
-        if isinstance(item, dict):
-            pending.extend((key, depth) for key in item)
-            pending.extend((child, depth + 1) for child in item.values())
-        elif isinstance(item, list):
-            pending.extend((child, depth + 1) for child in item)
-        elif isinstance(item, str) and not item.isascii():
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                raise MalformedTokenError(f"{part} has a lone surrogate") from None
+        items = source if type(source) is tuple else enumerate(source)
+        for name, value in items:
+            if type(value) is tuple:
+                target[name] = {}
+                pending.append((value, target[name], depth + 1))
+            elif type(value) is list:
+                target[name] = value
+                pending.append((value, value, depth + 1))
+            else:
+                target[name] = value
+                _check_text_value(value, part)
+            _check_text_value(name, part)
+        if len(target) != len(source):
+            raise MalformedTokenError(f"{part} has duplicate member names")
+    return top
+
+
+def _check_text_value(value: object, part: str) -> None:
+    if type(value) is str and not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise MalformedTokenError(f"{part} has a lone surrogate") from None
 
 
 # -- unverified decoding, for the command line's inspect ------------------------
 
 
 def _decode_unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    header, payload, _signature = _split_token(token)
+    _, header, payload, _ = _split_token(token)
     return _decode_json_object(header, "header"), _decode_json_object(
         payload, "payload"
     )

@@ -1129,12 +1129,69 @@ def test_public_names_are_exactly_the_documented_ones() -> None:
         "hashlib",
         "hmac",
         "json",
+        "re",
         "time",
         "TYPE_CHECKING",
     }
     assert public - imported == set(magiclink.__all__)
     for name in magiclink.__all__:
         assert getattr(magiclink, name).__doc__ or name.isupper()
+
+
+def test_compact_claims_skip_the_json_decoder(monkeypatch: pytest.MonkeyPatch) -> None:
+    token = generate_token(KEY, 4501, issuer="Billing app", now=NOW)
+
+    def must_not_parse(*args: object) -> dict[str, object]:
+        raise AssertionError("took the general JSON path")
+
+    monkeypatch.setattr(magiclink, "_parse_json_object", must_not_parse)
+    assert verify(token) == {"sub": "4501", "iss": "Billing app", "exp": NOW + 3600}
+
+
+def test_compact_claims_fast_path_agrees_with_the_json_decoder() -> None:
+    rng = random.Random(8259)
+    pieces = [
+        "a",
+        "Z",
+        "0",
+        " ",
+        "é",
+        "🧾",
+        "\x7f",
+        '"',
+        "\\",
+        "\x1f",
+        "\x00",
+        "/",
+        "\u2028",
+        ":",
+        ",",
+    ]
+    fast_path_hits = 0
+    for _ in range(3000):
+        sub = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 6)))
+        iss = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 6)))
+        exp = rng.choice(
+            ["1", "0", "01", "2000000000", "1" * 12, "1" * 13, "-5", "1.5", "1e3"]
+        )
+        text = json.dumps(
+            {"sub": sub, "iss": iss}, separators=(",", ":"), ensure_ascii=False
+        )
+        text = text[:-1] + ',"exp":' + exp + "}"
+        if rng.random() < 0.1:
+            text = text.replace('"iss"', '"sub"')  # a duplicate member
+        segment = b64(text).encode()
+        try:
+            expected: object = magiclink._parse_json_object(text, "payload")
+        except MalformedTokenError as exc:
+            expected = type(exc)
+        try:
+            found: object = magiclink._decode_claims(segment)
+        except MalformedTokenError as exc:
+            found = type(exc)
+        assert found == expected, text
+        fast_path_hits += magiclink._COMPACT_CLAIMS.fullmatch(text) is not None
+    assert 100 < fast_path_hits < 2900
 
 
 # -- robustness: nothing but InvalidTokenError, never acceptance -------------------------
