@@ -17,6 +17,7 @@ import subprocess
 import sys
 import traceback
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -1365,6 +1366,37 @@ def test_import_loads_nothing_the_cli_alone_needs() -> None:
         "typing",
         "base64",
     }
+
+
+# -- README ---------------------------------------------------------------------------
+
+
+def readme_python_blocks() -> list[str]:
+    return re.findall(
+        r"```python\n(.*?)```", (HERE / "README.md").read_text("utf-8"), re.DOTALL
+    )
+
+
+def test_readme_python_snippets_compile_and_the_plain_ones_run(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("INVOICED_MAGIC_LINK_KEY", KEY)
+    blocks = readme_python_blocks()
+    assert len(blocks) == 6
+    runs: list[dict[str, Any]] = []
+    for block in blocks:
+        code = compile(block, "README.md", "exec")
+        if not re.search(r"^from (flask|django|fastapi)", block, re.MULTILINE):
+            runs.append({})  # framework recipes are only compiled
+            exec(code, runs[-1])  # noqa: S102 (the README's own snippets)
+    quick_start, _verify_example, lambda_recipe = runs
+    assert verify_token(token_in(quick_start["url"]), KEY)["sub"] == "1234"
+    assert capsys.readouterr().out == "1234\n"
+    event = {"requestContext": {"authorizer": {"invoiced_customer_id": 1234}}}
+    response = lambda_recipe["handler"](event, None)
+    assert response["statusCode"] == 302
+    assert response["headers"]["Cache-Control"] == "no-store"
+    assert verify_token(token_in(response["headers"]["Location"]), KEY)["sub"] == "1234"
 
 
 # -- command line ---------------------------------------------------------------------
