@@ -20,9 +20,11 @@ import json
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,7 +35,6 @@ HERE = Path(__file__).resolve().parent
 KEY = "huG8GP38g4o5MNJAYKJ1UXXFWXLCpaNfhs0gCa05RFRunzqw7wZyVGOeUvfJIss"
 CUSTOMER_ID = 1234567
 ISSUER = "Billing app"
-NOW = 1_800_000_000
 TTL = 3600
 
 # -- the floor ----------------------------------------------------------------
@@ -60,7 +61,11 @@ def _floor_b64(data: bytes) -> bytes:
     return binascii.b2a_base64(data, newline=False).rstrip(b"=").translate(_TO_URL)
 
 
-def floor_generate(customer_id: int, ttl: int, issuer: str, now: float) -> str:
+def floor_generate(
+    customer_id: int, ttl: int, issuer: str, now: float | None = None
+) -> str:
+    if now is None:
+        now = time.time()
     payload = _ENCODER.encode(
         {"sub": str(customer_id), "iss": issuer, "exp": int(now + ttl)}
     )
@@ -68,7 +73,7 @@ def floor_generate(customer_id: int, ttl: int, issuer: str, now: float) -> str:
     return (signing_input + b"." + _floor_b64(_floor_mac(signing_input))).decode()
 
 
-def floor_verify(token: str, now: float) -> dict[str, object]:
+def floor_verify(token: str) -> dict[str, object]:
     data = token.encode()
     signing_input, _, signature = data.rpartition(b".")
     header, _, payload = signing_input.partition(b".")
@@ -78,7 +83,7 @@ def floor_verify(token: str, now: float) -> dict[str, object]:
         raise ValueError("signature")
     padded = payload.translate(_FROM_URL) + b"=" * (-len(payload) % 4)
     claims: dict[str, object] = _DECODER.decode(binascii.a2b_base64(padded).decode())
-    if not now < claims["exp"]:  # type: ignore[operator]
+    if not time.time() < claims["exp"]:  # type: ignore[operator]
         raise ValueError("expired")
     return claims
 
@@ -103,17 +108,16 @@ def interleaved_medians(
     return {name: statistics.median(times) for name, times in samples.items()}
 
 
-def import_us(statement: str) -> float:
-    """Import time of *statement*'s modules in a fresh interpreter, from
-    -X importtime: the sum of the cumulative times of the top-level imports."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if name != "PYTHONDONTWRITEBYTECODE"
-    }
+def import_us(statement: str, folder: Path, write_bytecode: bool = True) -> float:
+    """Import time of *statement*'s modules in a fresh interpreter run in
+    *folder*, from -X importtime: the sum of the cumulative times of the
+    top-level imports."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    if not write_bytecode:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", statement],
-        cwd=HERE,
+        cwd=folder,
         env=env,
         capture_output=True,
         text=True,
@@ -128,15 +132,21 @@ def import_us(statement: str) -> float:
 
 
 def import_medians(runs: int) -> dict[str, float]:
-    statements = {
-        "floor": "import hmac, hashlib, base64, json, time",
-        "magiclink": "import magiclink",
-    }
-    import_us(statements["magiclink"])  # writes the .pyc, as pip does on install
-    samples: dict[str, list[float]] = {name: [] for name in statements}
-    for _ in range(runs):
-        for name, statement in statements.items():
-            samples[name].append(import_us(statement))
+    """Import times: the floor's modules, magiclink with its .pyc (as pip
+    installs it), and a copy with no .pyc that cannot write one (a vendored
+    file on a read-only file system, as in AWS Lambda)."""
+    with tempfile.TemporaryDirectory() as bare:
+        shutil.copy(HERE / "magiclink.py", bare)
+        contenders = {
+            "floor": ("import hmac, hashlib, base64, json, time", HERE, True),
+            "magiclink": ("import magiclink", HERE, True),
+            "no .pyc": ("import magiclink", Path(bare), False),
+        }
+        import_us("import magiclink", HERE)  # writes the .pyc, as pip does on install
+        samples: dict[str, list[float]] = {name: [] for name in contenders}
+        for _ in range(runs):
+            for name, (statement, folder, write_bytecode) in contenders.items():
+                samples[name].append(import_us(statement, folder, write_bytecode))
     return {name: statistics.median(times) for name, times in samples.items()}
 
 
@@ -156,19 +166,22 @@ def main() -> None:
     )
     options = parser.parse_args()
 
-    token = magiclink.generate_token(KEY, CUSTOMER_ID, TTL, issuer=ISSUER, now=NOW)
-    assert floor_generate(CUSTOMER_ID, TTL, ISSUER, NOW) == token
-    assert floor_verify(token, NOW) == magiclink.verify_token(token, KEY, now=NOW)
+    # Every contender reads the clock, as applications do; the token made
+    # now stays valid for the whole run.
+    now = time.time()
+    token = magiclink.generate_token(KEY, CUSTOMER_ID, TTL, issuer=ISSUER, now=now)
+    assert floor_generate(CUSTOMER_ID, TTL, ISSUER, now) == token
+    assert floor_verify(token) == magiclink.verify_token(token, KEY)
 
     generate = {
-        "floor": lambda: floor_generate(CUSTOMER_ID, TTL, ISSUER, NOW),
+        "floor": lambda: floor_generate(CUSTOMER_ID, TTL, ISSUER),
         "magiclink": lambda: magiclink.generate_token(
-            KEY, CUSTOMER_ID, TTL, issuer=ISSUER, now=NOW
+            KEY, CUSTOMER_ID, TTL, issuer=ISSUER
         ),
     }
     verify = {
-        "floor": lambda: floor_verify(token, NOW),
-        "magiclink": lambda: magiclink.verify_token(token, KEY, now=NOW),
+        "floor": lambda: floor_verify(token),
+        "magiclink": lambda: magiclink.verify_token(token, KEY),
     }
     try:
         import jwt
@@ -176,36 +189,70 @@ def main() -> None:
         pyjwt_note = "PyJWT: not installed, skipped (pip install PyJWT to compare)"
     else:
         pyjwt_note = f"PyJWT {jwt.__version__}"
-        claims = {"sub": str(CUSTOMER_ID), "iss": ISSUER, "exp": NOW + TTL}
+        claims = {"sub": str(CUSTOMER_ID), "iss": ISSUER, "exp": int(now + TTL)}
         assert jwt.encode(claims, KEY, algorithm="HS256") == token
-        generate["PyJWT"] = lambda: jwt.encode(claims, KEY, algorithm="HS256")
-        verify["PyJWT"] = lambda: jwt.decode(
-            token, KEY, algorithms=["HS256"], options={"verify_exp": False}
-        )
 
-    results = {
+        def pyjwt_generate() -> str:
+            claims = {
+                "sub": str(CUSTOMER_ID),
+                "iss": ISSUER,
+                "exp": int(time.time() + TTL),
+            }
+            return jwt.encode(claims, KEY, algorithm="HS256")
+
+        generate["PyJWT"] = pyjwt_generate
+        verify["PyJWT"] = lambda: jwt.decode(token, KEY, algorithms=["HS256"])
+
+    imports = import_medians(options.imports)
+    rows = {
         "generate": interleaved_medians(generate, options.rounds, options.calls),
         "verify": interleaved_medians(verify, options.rounds, options.calls),
-        "import": import_medians(options.imports),
+        "import": {"floor": imports["floor"], "magiclink": imports["magiclink"]},
+        "import, no .pyc": {"floor": imports["floor"], "magiclink": imports["no .pyc"]},
     }
+    # Targets: magiclink/floor at most this; PyJWT/magiclink at least 3.5.
+    targets = {"generate": 1.3, "verify": 1.8, "import": 1.2}
+    pyjwt_target = 3.5
+
     print(f"Python {platform.python_version()} on {platform.machine()}, {pyjwt_note}")
     print(
-        f"{options.rounds} interleaved rounds of {options.calls} calls; import: median of "
-        f"{options.imports} fresh interpreters (-X importtime)"
+        f"calls: median of {options.rounds} interleaved rounds of {options.calls} calls; "
+        f"imports: median of {options.imports} fresh interpreters (-X importtime)"
     )
     print()
+    header = ["", "floor", "magiclink", "PyJWT", "ml/floor", "PyJWT/ml"]
     print(
-        f"{'':10}{'floor':>12}{'magiclink':>12}{'PyJWT':>12}{'ml/floor':>10}{'PyJWT/ml':>10}"
+        f"{header[0]:16}"
+        + "".join(f"{title:>11}" for title in header[1:])
+        + "   targets"
     )
-    for job, medians in results.items():
-        unit = "us"
-        row = f"{job:10}"
-        for name in ("floor", "magiclink", "PyJWT"):
-            row += f"{medians[name]:>10.2f}{unit}" if name in medians else f"{'-':>12}"
-        row += f"{medians['magiclink'] / medians['floor']:>9.2f}x"
+    for job, medians in rows.items():
+        unit, scale = ("ms", 1e-3) if job.startswith("import") else ("us", 1.0)
+        cells = [
+            f"{medians[name] * scale:.2f}{unit}" if name in medians else "-"
+            for name in ("floor", "magiclink", "PyJWT")
+        ]
+        ratio = medians["magiclink"] / medians["floor"]
+        cells.append(f"{ratio:.2f}x")
+        verdicts = []
+        if job in targets:
+            verdicts.append(
+                f"ml/floor <= {targets[job]}x {_verdict(ratio <= targets[job])}"
+            )
         if "PyJWT" in medians:
-            row += f"{medians['PyJWT'] / medians['magiclink']:>9.2f}x"
-        print(row)
+            speedup = medians["PyJWT"] / medians["magiclink"]
+            cells.append(f"{speedup:.2f}x")
+            verdicts.append(
+                f"PyJWT/ml >= {pyjwt_target}x {_verdict(speedup >= pyjwt_target)}"
+            )
+        else:
+            cells.append("-")
+        row = f"{job:16}" + "".join(f"{cell:>11}" for cell in cells)
+        print(row + "   " + ", ".join(verdicts))
+
+
+def _verdict(met: bool) -> str:
+    return "met" if met else "MISSED"
 
 
 if __name__ == "__main__":

@@ -278,7 +278,7 @@ def verify_token(
     if leeway or type(leeway) is not int:  # the default 0 needs no check
         leeway = _non_negative("leeway", leeway)
     clock = time.time() if now is None else _finite("now", now)
-    issuers = _accepted_issuers(issuer)
+    issuers = None if issuer is None else _accepted_issuers(issuer)
     signing_input, header, payload, signature = _split_token(token)
     if header not in _KNOWN_HEADER_SEGMENTS:
         _check_header(_decode_json_object(header, "header"))
@@ -431,9 +431,7 @@ def _is_timestamp(value: object) -> bool:
     return (type(value) is int or type(value) is float) and 0 <= value <= _MAX_TIMESTAMP
 
 
-def _accepted_issuers(issuer: str | Iterable[str] | None) -> frozenset[str] | None:
-    if issuer is None:
-        return None
+def _accepted_issuers(issuer: str | Iterable[str]) -> frozenset[str]:
     if isinstance(issuer, str):
         issuer = (issuer,)
     try:
