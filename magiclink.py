@@ -96,14 +96,15 @@ _KNOWN_HEADER_SEGMENTS = frozenset(
     )
 )
 
-_TOKEN_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."
+_B64URL_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_TOKEN_ALPHABET = _B64URL_ALPHABET + b"."
 _TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
 _FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
 
 # In a canonical encoding the bits after the last whole byte are zero, so a
 # segment of length 4n+2 ends in one of 4 characters, one of 4n+3 in one of 16.
 _LAST_CHARS = {
-    0: _TOKEN_ALPHABET,
+    0: _B64URL_ALPHABET,
     2: b"AQgw",
     3: b"AEIMQUYcgkosw048",
 }
@@ -118,6 +119,8 @@ _HOST_CHARS = b"abcdefghijklmnopqrstuvwxyz0123456789-"
 _MAX_LABEL_LENGTH = 63
 _MAX_DOMAIN_LENGTH = 253
 
+# HMAC (RFC 2104): translation tables that XOR every byte of the padded key
+# with ipad (0x36) or opad (0x5C).
 _SHA256_BLOCK_SIZE = 64
 _IPAD = bytes(byte ^ 0x36 for byte in range(256))
 _OPAD = bytes(byte ^ 0x5C for byte in range(256))

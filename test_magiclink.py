@@ -295,6 +295,14 @@ def test_canonical_last_characters_are_those_with_zero_unused_bits() -> None:
     )
 
 
+def test_the_header_names_the_licence_and_the_version() -> None:
+    # A vendored copy loses the repository's LICENSE and tags: its first lines
+    # must say both.  __version__ stays the one literal the package reads.
+    head = (HERE / "magiclink.py").read_text("utf-8").splitlines()[:3]
+    assert head[0] == "# SPDX-License-Identifier: MIT"
+    assert f"magiclink {magiclink.__version__}," in head[2]
+
+
 def test_doctests_in_the_module_pass() -> None:
     result = doctest.testmod(magiclink, optionflags=doctest.ELLIPSIS)
     assert result.attempted >= 6
