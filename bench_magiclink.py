@@ -248,7 +248,7 @@ def main() -> None:
         else:
             cells.append("-")
         row = f"{job:16}" + "".join(f"{cell:>11}" for cell in cells)
-        print(row + "   " + ", ".join(verdicts))
+        print((row + "   " + ", ".join(verdicts)).rstrip())
 
 
 def _verdict(met: bool) -> str:
