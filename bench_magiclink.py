@@ -39,7 +39,10 @@ TTL = 3600
 
 # -- the floor ----------------------------------------------------------------
 
-_BLOCK = KEY.encode().ljust(64, b"\0")
+_SECRET = KEY.encode()
+if len(_SECRET) > 64:  # RFC 2104: a key longer than the block is hashed first
+    _SECRET = hashlib.sha256(_SECRET).digest()
+_BLOCK = _SECRET.ljust(64, b"\0")
 _INNER = hashlib.sha256(_BLOCK.translate(bytes(b ^ 0x36 for b in range(256))))
 _OUTER = hashlib.sha256(_BLOCK.translate(bytes(b ^ 0x5C for b in range(256))))
 _TO_URL = bytes.maketrans(b"+/", b"-_")
