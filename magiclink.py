@@ -754,8 +754,8 @@ def _cli_parser() -> Any:
     parser.add_argument("--version", action="version", version=__version__)
     commands = parser.add_subparsers(title="commands", dest="command", required=True)
     runners = {
-        "url": _cli_url,
-        "token": _cli_token,
+        "url": _cli_make,
+        "token": _cli_make,
         "verify": _cli_verify,
         "inspect": _cli_inspect,
     }
@@ -861,32 +861,25 @@ def _cli_key(args: Any) -> str | bytes:
     return key
 
 
-def _cli_url(args: Any) -> int:
+def _cli_make(args: Any) -> int:
     key = _cli_key(args)
     try:
-        url = magic_link(
-            key,
-            args.customer_id,
-            args.company,
-            ttl=args.ttl,
-            sandbox=args.sandbox,
-            domain=args.domain,
-            redirect_to=args.redirect_to,
-            issuer=args.issuer,
-        )
+        if args.command == "token":
+            made = generate_token(key, args.customer_id, args.ttl, issuer=args.issuer)
+        else:
+            made = magic_link(
+                key,
+                args.customer_id,
+                args.company,
+                ttl=args.ttl,
+                sandbox=args.sandbox,
+                domain=args.domain,
+                redirect_to=args.redirect_to,
+                issuer=args.issuer,
+            )
     except MagicLinkError as exc:
         args.parser.error(str(exc))
-    print(url)
-    return 0
-
-
-def _cli_token(args: Any) -> int:
-    key = _cli_key(args)
-    try:
-        token = generate_token(key, args.customer_id, args.ttl, issuer=args.issuer)
-    except MagicLinkError as exc:
-        args.parser.error(str(exc))
-    print(token)
+    print(made)
     return 0
 
 
