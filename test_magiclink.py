@@ -15,6 +15,7 @@ import runpy
 import shutil
 import subprocess
 import sys
+import threading
 import traceback
 from pathlib import Path
 from typing import Any
@@ -1348,6 +1349,25 @@ def test_pad_cache_is_bounded() -> None:
         assert len(magiclink._PAD_CACHE) <= magiclink._MAX_CACHED_KEYS
     for pads in magiclink._PAD_CACHE.values():
         assert len(pads) == 2
+
+
+def test_signing_from_many_threads_while_the_cache_turns_over() -> None:
+    keys = [f"thread-key-{n}" for n in range(2 * magiclink._MAX_CACHED_KEYS + 1)]
+    wrong: list[str] = []
+
+    def sign_many(offset: int) -> None:
+        for count in range(300):
+            key = keys[(offset + count) % len(keys)]
+            token = generate_token(key, count + 1, now=NOW)
+            if sign_segments(*token.split(".")[:2], key=key) != token:
+                wrong.append(token)  # pragma: no cover - only on failure
+
+    threads = [threading.Thread(target=sign_many, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == []
 
 
 # -- import cost ------------------------------------------------------------------------
