@@ -626,7 +626,7 @@ def _parse_json_object(text: str, part: str) -> dict[str, Any]:
         raise MalformedTokenError(f"{part} has NaN or Infinity") from None
     except RecursionError:
         raise MalformedTokenError(f"{part} is nested too deeply") from None
-    except ValueError:  # JSONDecodeError, NaN, or an integer too long to convert
+    except ValueError:  # JSONDecodeError, or an integer too long to convert
         raise MalformedTokenError(f"{part} is not strict JSON") from None
     if type(pairs) is not tuple:
         raise MalformedTokenError(f"{part} is not a JSON object")
