@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # Copyright (c) 2026 The magiclink authors
-# magiclink 1.0.0, a single-file module from the magiclink git repository.
+# magiclink 1.1.0, a single-file module from the magiclink git repository.
 """Invoiced Magic Link sign-in tokens and URLs, made and verified.
 
 Invoiced signs a customer into its customer portal when the browser opens
@@ -8,13 +8,15 @@ Invoiced signs a customer into its customer portal when the browser opens
 Token (RFC 7519) in the JWS compact serialization (RFC 7515), signed with
 HS256, that is HMAC-SHA256 (RFC 7518 section 3.2), under the account's secret
 Magic Link key.  Its header is ``{"alg":"HS256","typ":"JWT"}`` and its claims
-are ``sub`` (the Invoiced customer id), ``iss`` (a name for the service that
-made the token) and ``exp`` (expiry in UNIX seconds).
+are ``sub`` (the customer's numeric Invoiced id), ``iss`` (a name for the
+service that made the token) and ``exp`` (expiry in UNIX seconds).
 
 This module makes such tokens and URLs, and verifies tokens more strictly than
 general-purpose JWT libraries: one algorithm, canonical base64url, strict JSON,
 the signature checked before any claim is read, and every failure raised as a
-subclass of :class:`MagicLinkError`.  It needs nothing but the standard
+subclass of :class:`MagicLinkError`.  It holds to the portal's own rules: a
+token it makes always signs the customer in, and a token it calls valid the
+portal accepts.  It needs nothing but the standard
 library, and its command line (``python -m magiclink --help``) makes, verifies
 and inspects links from the shell.
 
@@ -50,7 +52,7 @@ __all__ = [
     "verify_token",
 ]
 
-__version__ = "1.0.0"
+__version__ = "1.1.0"
 
 # Names for type checkers only: importing typing would cost every cold start.
 TYPE_CHECKING = False
@@ -113,6 +115,14 @@ _LAST_CHARS = {
 # Largest NumericDate accepted: 9999-12-31T23:59:59Z.
 _MAX_TIMESTAMP = 253402300799
 
+# The portal looks the customer up by its numeric id, a signed 64-bit integer:
+# 1 to 2**63 - 1, written in ASCII digits with no sign or leading zero.
+_MAX_CUSTOMER_ID = 2**63 - 1
+_CUSTOMER_ID_TEXT = re.compile(r"[1-9][0-9]{0,18}")
+
+# RFC 7515 section 4.1.9: "typ" is compared without regard to ASCII case.
+_ACCEPTED_TYPES = ("jwt", "application/jwt")
+
 # Deepest nesting of JSON objects and arrays accepted in a header or payload.
 _MAX_JSON_DEPTH = 32
 
@@ -125,7 +135,7 @@ _MAX_DOMAIN_LENGTH = 253
 _SHA256_BLOCK_SIZE = 64
 _IPAD = bytes(byte ^ 0x36 for byte in range(256))
 _OPAD = bytes(byte ^ 0x5C for byte in range(256))
-_MAX_CACHED_KEYS = 8
+_MAX_CACHED_KEYS = 64  # per kind of key, str or bytes
 
 _KEY_ENV_VAR = "INVOICED_MAGIC_LINK_KEY"
 
@@ -155,7 +165,7 @@ class ExpiredTokenError(InvalidTokenError):
 
 
 class ImmatureTokenError(InvalidTokenError):
-    """The ``nbf`` claim is in the future (allowing for the leeway)."""
+    """The ``nbf`` or ``iat`` claim is in the future (allowing for the leeway)."""
 
 
 class InvalidClaimsError(InvalidTokenError):
@@ -172,19 +182,21 @@ def generate_token(
 ) -> str:
     """Return a sign-in token for *customer_id*, valid for *ttl* seconds.
 
-    *key* is the Magic Link key (str, used as UTF-8, or bytes); *now* is the
-    UNIX time to count from, by default the current time.  The claims are
-    ``sub`` (the customer id as a string), ``iss`` and ``exp = int(now + ttl)``;
-    there is deliberately no ``iat``, which the portal rejects when the
-    generator's clock runs ahead of its own.
+    *key* is the Magic Link key (str, used as UTF-8, or bytes).  *customer_id*
+    is the customer's numeric Invoiced id, a positive int or a str of digits
+    (not its customer number: the portal looks customers up by id).  *ttl* is
+    at least 1 second; *now* is the UNIX time to count from, by default the
+    current time.  The claims are ``sub`` (the id as a string), ``iss`` and
+    ``exp = int(now + ttl)``; there is deliberately no ``iat``, which the
+    portal rejects when the generator's clock runs ahead of its own.
 
     >>> generate_token("secret", "1234567890", issuer="Ruby Backend",
     ...                ttl=3600, now=1455561348)  # doctest: +ELLIPSIS
     'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwi...'
     """
+    subject = _customer_id_text(customer_id)
+    _check_issuer(issuer)
     pads = _pads_for(key)
-    subject = _subject_text(customer_id)
-    _check_text("issuer", issuer)
     expires = _expiry(ttl, now)
     payload = (
         '{"sub":'
@@ -198,7 +210,7 @@ def generate_token(
     signing_input = _HEADER_SEGMENT + b"." + _b64encode(_utf8(payload))
     signature = _b64encode(_hmac_sha256(pads, signing_input))
     if len(signing_input) + 1 + len(signature) > MAX_TOKEN_LENGTH:
-        raise MagicLinkError("customer_id and issuer make the token too long")
+        raise MagicLinkError("issuer makes the token too long")
     return (signing_input + b"." + signature).decode("ascii")
 
 
@@ -262,9 +274,13 @@ def verify_token(
 
     *key* is the Magic Link key, or an iterable of keys during a key rotation
     (the token is accepted if any of them signed it).  *leeway* is the clock
-    skew, in seconds, allowed on ``exp`` and ``nbf``; *now* is the UNIX time to
-    check against, by default the current time.  With *issuer* (a string, or an
-    iterable of strings) the ``iss`` claim must equal one of them.
+    skew, in seconds, allowed on ``exp``, ``nbf`` and ``iat``; *now* is the UNIX
+    time to check against, by default the current time.  With *issuer* (a
+    string, or an iterable of strings) the ``iss`` claim must equal one of them.
+
+    A token is only called valid if the portal would sign the customer in with
+    it (at leeway 0): ``sub`` is a numeric customer id, and neither ``nbf`` nor
+    ``iat`` is in the future.  It must also have an ``exp``, and no ``aud``.
 
     Raises a subclass of :class:`InvalidTokenError` for a rejected token, and
     :class:`MagicLinkError` for bad arguments.  The signature is checked before
@@ -291,8 +307,9 @@ def verify_token(
     _check_claims(claims, issuers)
     if clock >= claims["exp"] + leeway:
         raise ExpiredTokenError("token has expired")
-    if "nbf" in claims and claims["nbf"] > clock + leeway:
-        raise ImmatureTokenError("token is not valid yet (nbf)")
+    for name in ("nbf", "iat"):
+        if name in claims and claims[name] > clock + leeway:
+            raise ImmatureTokenError(f"token is not valid yet ({name})")
     return claims
 
 
@@ -300,20 +317,28 @@ def verify_token(
 
 # Per-key HMAC states: (inner, outer) SHA-256 objects that have already
 # absorbed the padded key, so each signature costs two .copy() calls instead
-# of hashing the 64-byte key blocks again (RFC 2104).  Bounded: a handful of
-# keys at most, cleared as a whole when full.
-_PAD_CACHE: dict[_Key, _Pads] = {}
+# of hashing the 64-byte key blocks again (RFC 2104).  Each dict keeps its
+# most recently used keys last and drops the least recently used one past
+# _MAX_CACHED_KEYS.  str and bytes keys live apart: "k" and b"k" hash alike,
+# and comparing them would raise BytesWarning under python -bb.
+_STR_KEY_PADS: dict[str, _Pads] = {}
+_BYTES_KEY_PADS: dict[bytes, _Pads] = {}
 
 
 def _pads_for(key: object) -> _Pads:
-    if not isinstance(key, (str, bytes)):
+    cache: dict[Any, _Pads]
+    if isinstance(key, str):
+        cache = _STR_KEY_PADS
+    elif isinstance(key, bytes):
+        cache = _BYTES_KEY_PADS
+    else:
         raise MagicLinkError("key must be str or bytes")
-    pads = _PAD_CACHE.get(key)
+    pads = cache.pop(key, None)  # put back below, as the most recently used
     if pads is None:
         pads = _derive_pads(key)
-        if len(_PAD_CACHE) >= _MAX_CACHED_KEYS:
-            _PAD_CACHE.clear()
-        _PAD_CACHE[key] = pads
+        if len(cache) >= _MAX_CACHED_KEYS:
+            cache.pop(next(iter(cache), None), None)  # threads may race here
+    cache[key] = pads
     return pads
 
 
@@ -403,8 +428,12 @@ def _check_header(header: dict[str, Any]) -> None:
         if name in header:
             raise MalformedTokenError(f"header parameter {name} is not supported")
     kind = header.get("typ", "JWT")
-    if not isinstance(kind, str) or kind.upper() != "JWT":
+    # lower(), not upper(): "ı".upper() is "I", while no non-ASCII character
+    # lower-cases to a letter of these names.
+    if type(kind) is not str or kind.lower() not in _ACCEPTED_TYPES:
         raise MalformedTokenError("typ must be JWT")
+    if "kid" in header and type(header["kid"]) is not str:
+        raise MalformedTokenError("kid must be a string")
 
 
 # -- claims -------------------------------------------------------------------
@@ -418,13 +447,32 @@ def _check_claims(claims: dict[str, Any], issuers: frozenset[str] | None) -> Non
     for name in ("nbf", "iat"):
         if name in claims and not _is_timestamp(claims[name]):
             raise InvalidClaimsError(f"{name} claim must be a UNIX time")
-    subject = claims.get("sub")
-    if not ((type(subject) is str and subject) or type(subject) is int):
-        raise InvalidClaimsError("sub claim must be a non-empty string or an integer")
+    if "sub" not in claims:
+        raise InvalidClaimsError("sub claim is missing")
+    if not _is_customer_id(claims["sub"]):
+        raise InvalidClaimsError("sub claim must be a numeric Invoiced customer id")
+    if "aud" in claims:  # RFC 7519 section 4.1.3: there is no audience to match
+        raise InvalidClaimsError("aud claim is not accepted")
+    if "jti" in claims and type(claims["jti"]) is not str:
+        raise InvalidClaimsError("jti claim must be a string")
     if issuers is not None:
         issued_by = claims.get("iss")
         if type(issued_by) is not str or issued_by not in issuers:
             raise InvalidClaimsError("iss claim is not an accepted issuer")
+
+
+def _is_customer_id(value: object) -> bool:
+    # Decoded JSON gives exactly int (never bool) or str.
+    if type(value) is int:
+        return 0 < value <= _MAX_CUSTOMER_ID
+    return type(value) is str and _is_customer_id_text(value)
+
+
+def _is_customer_id_text(text: str) -> bool:
+    # fullmatch gives up at the 20th character, however long the text.
+    return (
+        _CUSTOMER_ID_TEXT.fullmatch(text) is not None and int(text) <= _MAX_CUSTOMER_ID
+    )
 
 
 def _is_timestamp(value: object) -> bool:
@@ -450,14 +498,27 @@ def _accepted_issuers(issuer: str | Iterable[str]) -> frozenset[str]:
 # -- argument checks ------------------------------------------------------------
 
 
-def _subject_text(customer_id: object) -> str:
+def _customer_id_text(customer_id: object) -> str:
+    """The ``sub`` claim for *customer_id*, in plain decimal digits."""
     if isinstance(customer_id, int) and type(customer_id) is not bool:
-        if customer_id <= 0:
-            raise MagicLinkError("customer_id must be a positive integer")
-        return str(customer_id)
-    if isinstance(customer_id, str):
-        return _check_text("customer_id", customer_id)
-    raise MagicLinkError("customer_id must be a positive int or a non-empty str")
+        # int.__index__ gives the plain int of a subclass such as an IntEnum
+        # member, whose str() may be "Plan.GOLD".
+        number = int.__index__(customer_id)
+        if 0 < number <= _MAX_CUSTOMER_ID:
+            return str(number)
+    elif isinstance(customer_id, str) and _is_customer_id_text(customer_id):
+        return str.__str__(customer_id)  # a plain str, even from a subclass
+    raise MagicLinkError(
+        "customer_id must be the customer's numeric Invoiced id "
+        "(a positive integer), not its customer number"
+    )
+
+
+def _check_issuer(issuer: object) -> None:
+    # The length first, so that a huge value is refused before it is scanned.
+    if isinstance(issuer, str) and len(issuer) > MAX_TOKEN_LENGTH:
+        raise MagicLinkError("issuer makes the token too long")
+    _check_text("issuer", issuer)
 
 
 def _check_text(name: str, value: object) -> str:
@@ -488,8 +549,8 @@ def _non_negative(name: str, value: object) -> float:
 
 def _expiry(ttl: object, now: object) -> int:
     seconds = _finite("ttl", ttl)
-    if seconds <= 0:
-        raise MagicLinkError("ttl must be positive")
+    if seconds < 1:  # then int(now + ttl) > now: the token is never born dead
+        raise MagicLinkError("ttl must be at least 1 second")
     start = time.time() if now is None else _finite("now", now)
     expires = int(start + seconds)
     if not 0 <= expires <= _MAX_TIMESTAMP:
@@ -579,15 +640,30 @@ class _NonFiniteNumber(ValueError):
     """NaN or Infinity in JSON text, which RFC 8259 does not allow."""
 
 
+class _NumberOutOfRange(ValueError):
+    """A JSON number too large for a float, such as 1e400."""
+
+
 def _reject_constant(name: str) -> None:
     raise _NonFiniteNumber
 
 
+_INFINITIES = (float("inf"), float("-inf"))
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if number in _INFINITIES:
+        raise _NumberOutOfRange
+    return number
+
 # Objects are decoded as tuples of (name, value) pairs, by a C builtin, so
 # that duplicate member names are not silently merged; _members() makes them
-# dicts.
+# dicts.  No decoded value is ever NaN or infinite.
 _JSON_DECODER = json.JSONDecoder(
-    object_pairs_hook=tuple, parse_constant=_reject_constant
+    object_pairs_hook=tuple,
+    parse_constant=_reject_constant,
+    parse_float=_finite_float,
 )
 
 
@@ -624,6 +700,10 @@ def _parse_json_object(text: str, part: str) -> dict[str, Any]:
         pairs = _JSON_DECODER.decode(text)
     except _NonFiniteNumber:
         raise MalformedTokenError(f"{part} has NaN or Infinity") from None
+    except _NumberOutOfRange:
+        # In the payload that is a claim out of range; a header is unusable.
+        error = InvalidClaimsError if part == "payload" else MalformedTokenError
+        raise error(f"{part} has a number too large for a float") from None
     except RecursionError:
         raise MalformedTokenError(f"{part} is nested too deeply") from None
     except ValueError:  # JSONDecodeError, or an integer too long to convert

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import doctest
+import enum
 import hashlib
 import hmac
 import io
 import json
+import math
 import os
 import random
 import re
@@ -17,6 +19,7 @@ import subprocess
 import sys
 import threading
 import traceback
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +146,7 @@ def test_rfc7515_a1_signature_passes_then_missing_sub_is_rejected() -> None:
 #   PyJWT 2.15.1:  jwt.encode(claims, KEY, algorithm="HS256")
 #   ruby-jwt 2.5.0 (Debian ruby-jwt, Ruby 3.1): JWT.encode(claims, KEY, "HS256"[, {typ: "JWT"}])
 #   jsonwebtoken 9.0.3 (npm, Node 20): jwt.sign(claims, KEY, {algorithm: "HS256"[, noTimestamp: true]})
+#   firebase/php-jwt 6.11.1 (the portal's verifier; PHP 8.2): JWT::encode($claims, KEY, 'HS256')
 CROSS_VECTORS = [
     pytest.param(
         "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
@@ -150,20 +154,6 @@ CROSS_VECTORS = [
         ".axLL2yAnZtgTIM46iZBivLCCBJKHDddu5ei_DVWChOc",
         {"sub": "4501", "iss": "PyJWT backend", "exp": 2000000000},
         id="pyjwt",
-    ),
-    pytest.param(
-        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
-        ".eyJzdWIiOiI0NTAxIiwiaXNzIjoiUHlKV1QgYmFja2VuZCIsImV4cCI6MjAwMDAwMDAwMCwiaWF0IjoxOTk5OTk2NDAwLCJqdGkiOiJhMWIyYzMiLCJhdWQiOiJwb3J0YWwifQ"
-        ".20xwzy9mRFprAhJXj9YWEfr9PN4axg5pPVaFo0hRl2U",
-        {
-            "sub": "4501",
-            "iss": "PyJWT backend",
-            "exp": 2000000000,
-            "iat": 1999996400,
-            "jti": "a1b2c3",
-            "aud": "portal",
-        },
-        id="pyjwt-extra-claims",
     ),
     pytest.param(
         # Shaped like the Invoiced Ruby SDK's token: integer sub, iat, and
@@ -180,18 +170,6 @@ CROSS_VECTORS = [
         id="ruby-jwt-sdk-shape",
     ),
     pytest.param(
-        "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9"
-        ".eyJzdWIiOiJjdXN0LTc3IiwiaXNzIjoicnVieS1qd3QgYmFja2VuZCIsImV4cCI6MjAwMDAwMDAwMCwibmJmIjoxOTk5OTkwMDAwfQ"
-        ".ryK8q-yhT0sz29reKvhjoCNI56zA_ZzSbuyza8Eheas",
-        {
-            "sub": "cust-77",
-            "iss": "ruby-jwt backend",
-            "exp": 2000000000,
-            "nbf": 1999990000,
-        },
-        id="ruby-jwt-typ-first",
-    ),
-    pytest.param(
         "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
         ".eyJzdWIiOiI0NTAxIiwiaXNzIjoiTm9kZSBiYWNrZW5kIiwiZXhwIjoyMDAwMDAwMDAwLCJpYXQiOjE5OTk5OTY0MDB9"
         ".MuVlbKdI6mVAPu1TWcWspHDO2e62QACQHfIAMiPePNU",
@@ -205,6 +183,42 @@ CROSS_VECTORS = [
         {"sub": 4501, "iss": "Node backend", "exp": 2000000000},
         id="jsonwebtoken-int-sub",
     ),
+    pytest.param(
+        # Shaped like the Invoiced PHP SDK's token: php-jwt's header (typ
+        # first), integer sub, iat.
+        "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9"
+        ".eyJzdWIiOjQ1MDEsImlzcyI6Ikludm9pY2VkIFBIUCIsImlhdCI6MTk5OTk5NjQwMCwiZXhwIjoyMDAwMDAwMDAwfQ"
+        ".YnT6h8bqS_MJpKzqo-ZIPtlIxit7pXZ3njvDZ5JQQLE",
+        {"sub": 4501, "iss": "Invoiced PHP", "iat": 1999996400, "exp": 2000000000},
+        id="php-jwt-sdk-shape",
+    ),
+    pytest.param(
+        "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9"
+        ".eyJzdWIiOiI0NTAxIiwiaXNzIjoicGhwLWp3dCBiYWNrZW5kIiwiZXhwIjoyMDAwMDAwMDAwLCJuYmYiOjE5OTk5OTAwMDB9"
+        ".Tuv12XQPv_4VENaGFdvs2Jlf1h4Vc8GI8OgN28VNF_c",
+        {"sub": "4501", "iss": "php-jwt backend", "exp": 2000000000, "nbf": 1999990000},
+        id="php-jwt-nbf",
+    ),
+]
+
+# Tokens from other implementations (same commands as above) whose signature
+# is good but which the portal would not sign in with, or RFC 7519 says a
+# verifier with no audience must refuse.
+REFUSED_CROSS_VECTORS = [
+    pytest.param(
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
+        ".eyJzdWIiOiI0NTAxIiwiaXNzIjoiUHlKV1QgYmFja2VuZCIsImV4cCI6MjAwMDAwMDAwMCwiaWF0IjoxOTk5OTk2NDAwLCJqdGkiOiJhMWIyYzMiLCJhdWQiOiJwb3J0YWwifQ"
+        ".20xwzy9mRFprAhJXj9YWEfr9PN4axg5pPVaFo0hRl2U",
+        "aud claim",
+        id="pyjwt-extra-claims",
+    ),
+    pytest.param(
+        "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9"
+        ".eyJzdWIiOiJjdXN0LTc3IiwiaXNzIjoicnVieS1qd3QgYmFja2VuZCIsImV4cCI6MjAwMDAwMDAwMCwibmJmIjoxOTk5OTkwMDAwfQ"
+        ".ryK8q-yhT0sz29reKvhjoCNI56zA_ZzSbuyza8Eheas",
+        "sub claim",  # "cust-77" is a customer number, not an id
+        id="ruby-jwt-typ-first",
+    ),
 ]
 
 
@@ -213,6 +227,16 @@ def test_tokens_from_other_implementations_verify(
     token: str, expected: dict[str, object]
 ) -> None:
     assert verify(token) == expected
+    with pytest.raises(InvalidSignatureError):
+        verify_token(token, KEY[:-1], now=NOW)
+
+
+@pytest.mark.parametrize(("token", "reason"), REFUSED_CROSS_VECTORS)
+def test_tokens_from_other_implementations_with_refused_claims(
+    token: str, reason: str
+) -> None:
+    with pytest.raises(InvalidClaimsError, match=reason):
+        verify(token)
     with pytest.raises(InvalidSignatureError):
         verify_token(token, KEY[:-1], now=NOW)
 
@@ -332,15 +356,25 @@ def test_generated_token_has_exact_header_and_compact_payload_without_iat() -> N
 
 
 def test_exp_is_int_of_now_plus_ttl() -> None:
-    _, payload = decode_parts(generate_token(KEY, 1, 0.75, now=100.5))
-    assert json.loads(payload)["exp"] == 101
+    _, payload = decode_parts(generate_token(KEY, 1, 1.75, now=100.5))
+    assert json.loads(payload)["exp"] == 102
+
+
+@pytest.mark.parametrize("now", [100.0, 100.5, 100.9, 100.999999, 1_999_999_999.99])
+def test_the_shortest_ttl_still_gives_a_live_token(now: float) -> None:
+    # ttl=0.05 at now=100.9 used to give exp 100: dead on arrival.
+    token = generate_token(KEY, 1, 1, now=now)
+    assert json.loads(decode_parts(token)[1])["exp"] > now
+    assert verify_token(token, KEY, now=now)["sub"] == "1"
+    with pytest.raises(MagicLinkError, match="at least 1 second"):
+        generate_token(KEY, 1, 0.999, now=now)
 
 
 def test_default_issuer_and_ttl_and_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(magiclink.time, "time", lambda: 1_800_000_000.4)
-    _, payload = decode_parts(generate_token(KEY, "cus_1"))
+    _, payload = decode_parts(generate_token(KEY, "31"))
     assert json.loads(payload) == {
-        "sub": "cus_1",
+        "sub": "31",
         "iss": DEFAULT_ISSUER,
         "exp": 1_800_003_600,
     }
@@ -355,10 +389,24 @@ def test_str_and_bytes_keys_sign_alike_and_long_keys_work() -> None:
     assert verify_token(token, long_key, now=NOW)["sub"] == "1"
 
 
-def test_non_ascii_issuer_and_customer_id_round_trip() -> None:
-    token = generate_token(KEY, "kundé-1", issuer="Fakturering ✓ 🧾", now=NOW)
-    assert verify(token)["iss"] == "Fakturering ✓ 🧾"
-    assert verify(token)["sub"] == "kundé-1"
+@pytest.mark.parametrize(
+    "issuer",
+    [
+        "Fakturering ✓ 🧾",
+        'say "hi"',
+        "back\\slash",
+        "tab\tnull\x00bell\x07",
+        "line\u2028separator\u2029",
+        "\x7f\x80\u009b\u202e",
+        '","exp":9,"x":"',
+    ],
+)
+def test_issuer_is_escaped_into_ascii_json(issuer: str) -> None:
+    token = generate_token(KEY, 12, issuer=issuer, now=NOW)
+    _, payload = decode_parts(token)
+    assert payload.isascii()
+    assert json.loads(payload) == {"sub": "12", "iss": issuer, "exp": NOW + 3600}
+    assert verify(token)["iss"] == issuer
 
 
 BAD_GENERATE_ARGUMENTS = [
@@ -377,6 +425,23 @@ BAD_GENERATE_ARGUMENTS = [
     pytest.param({"customer_id": ""}, "customer_id", id="id-empty"),
     pytest.param({"customer_id": ["1"]}, "customer_id", id="id-list"),
     pytest.param({"customer_id": "a\udc00"}, "customer_id", id="id-lone-surrogate"),
+    pytest.param({"customer_id": 2**63}, "customer_id", id="id-over-2**63-1"),
+    pytest.param({"customer_id": 10**5000}, "customer_id", id="id-5000-digits"),
+    pytest.param({"customer_id": "9223372036854775808"}, "customer_id", id="id-str-2**63"),
+    pytest.param({"customer_id": "0"}, "customer_id", id="id-str-zero"),
+    pytest.param({"customer_id": "0012"}, "customer_id", id="id-leading-zero"),
+    pytest.param({"customer_id": "-12"}, "customer_id", id="id-str-negative"),
+    pytest.param({"customer_id": "+12"}, "customer_id", id="id-str-plus"),
+    pytest.param({"customer_id": " 12"}, "customer_id", id="id-str-space"),
+    pytest.param({"customer_id": "12\n"}, "customer_id", id="id-str-newline"),
+    pytest.param({"customer_id": "1_000"}, "customer_id", id="id-str-underscore"),
+    pytest.param({"customer_id": "CUST-0001"}, "customer_id", id="id-customer-number"),
+    pytest.param({"customer_id": "cus_1"}, "customer_id", id="id-prefixed"),
+    pytest.param({"customer_id": "１２"}, "customer_id", id="id-fullwidth-digits"),
+    pytest.param({"customer_id": "١٢"}, "customer_id", id="id-arabic-indic-digits"),
+    pytest.param({"customer_id": "²"}, "customer_id", id="id-superscript-two"),
+    pytest.param({"customer_id": 1.5}, "customer_id", id="id-float-fraction"),
+    pytest.param({"customer_id": b"12"}, "customer_id", id="id-bytes"),
     pytest.param({"ttl": True}, "ttl", id="ttl-bool"),
     pytest.param({"ttl": "60"}, "ttl", id="ttl-str"),
     pytest.param({"ttl": None}, "ttl", id="ttl-none"),
@@ -384,6 +449,7 @@ BAD_GENERATE_ARGUMENTS = [
     pytest.param({"ttl": float("inf")}, "ttl", id="ttl-inf"),
     pytest.param({"ttl": float("-inf")}, "ttl", id="ttl-minus-inf"),
     pytest.param({"ttl": 0}, "ttl", id="ttl-zero"),
+    pytest.param({"ttl": 0.05}, "ttl", id="ttl-under-a-second"),
     pytest.param({"ttl": -1}, "ttl", id="ttl-negative"),
     pytest.param({"ttl": 1e200}, "ttl", id="ttl-past-year-9999"),
     pytest.param({"issuer": ""}, "issuer", id="issuer-empty"),
@@ -391,6 +457,9 @@ BAD_GENERATE_ARGUMENTS = [
     pytest.param({"issuer": 5}, "issuer", id="issuer-int"),
     pytest.param({"issuer": "x\ud800"}, "issuer", id="issuer-lone-surrogate"),
     pytest.param({"issuer": "i" * MAX_TOKEN_LENGTH}, "too long", id="issuer-too-long"),
+    pytest.param(
+        {"issuer": "\u2028" * 1100}, "too long", id="issuer-too-long-once-escaped"
+    ),
     pytest.param({"now": True}, "now", id="now-bool"),
     pytest.param({"now": "1700000000"}, "now", id="now-str"),
     pytest.param({"now": float("nan")}, "now", id="now-nan"),
@@ -629,10 +698,8 @@ def test_headers_with_or_without_typ_in_any_order_are_accepted(header: str) -> N
     assert verify(sign_raw(header, json.dumps(claims())))["sub"] == "4501"
 
 
-def test_extra_claims_pass_through_and_iat_is_not_compared_with_the_clock() -> None:
-    extra = claims(
-        sub=7, iat=NOW + 10**6, jti="x", aud=["portal"], nested={"a": [1, None]}
-    )
+def test_extra_claims_pass_through() -> None:
+    extra = claims(sub=7, iat=NOW - 60, jti="x", kid=5, nested={"a": [1, None]})
     assert verify(sign_claims(extra)) == extra
 
 
@@ -641,8 +708,10 @@ def test_float_dates_are_accepted() -> None:
 
 
 def test_surrogate_pairs_are_accepted() -> None:
-    token = sign_raw('{"alg":"HS256"}', '{"sub":"\\ud83e\\uddfe","exp":2000000000}')
-    assert verify(token)["sub"] == "🧾"
+    token = sign_raw(
+        '{"alg":"HS256"}', '{"sub":"1","iss":"\\ud83e\\uddfe","exp":2000000000}'
+    )
+    assert verify(token)["iss"] == "🧾"
 
 
 def test_key_rotation_accepts_any_listed_key() -> None:
@@ -1065,8 +1134,7 @@ BAD_DATES = [
     pytest.param(-1, id="negative"),
     pytest.param(-0.5, id="negative-float"),
     pytest.param(10**12, id="after-year-9999"),
-    pytest.param(RawJSON("1e400"), id="1e400-is-infinity"),
-    pytest.param(RawJSON("-1e400"), id="minus-1e400"),
+    pytest.param(253402300800, id="year-10000"),
     pytest.param(RawJSON("9" * 2000), id="2000-digits"),
 ]
 
@@ -1100,11 +1168,58 @@ def test_missing_exp_is_an_invalid_claim() -> None:
 
 
 @pytest.mark.parametrize(
-    "sub", [DROP, "", True, False, 1.5, 1.0, [], ["1"], {}, {"id": 1}, None]
+    "sub",
+    [
+        DROP,
+        "",
+        True,
+        False,
+        1.5,
+        1.0,
+        [],
+        ["1"],
+        {},
+        {"id": 1},
+        None,
+        0,
+        -1,
+        -(2**63),
+        2**63,
+        2**64 + 1,
+        "0",
+        "-1",
+        "+1",
+        "0012",
+        "00",
+        "1.0",
+        "1e3",
+        "0x10",
+        "CUST-1",
+        "CUST-0001",
+        "cus_1",
+        " 12",
+        "12 ",
+        "12\n",
+        "1_000",
+        "１２",  # full-width digits
+        "١٢",  # Arabic-Indic digits
+        "²",
+        "9223372036854775808",  # 2**63
+        "99999999999999999999",
+    ],
 )
-def test_bad_subjects_are_invalid_claims(sub: object) -> None:
+def test_subjects_that_are_not_numeric_customer_ids_are_invalid_claims(
+    sub: object,
+) -> None:
     with pytest.raises(InvalidClaimsError, match="sub"):
         verify(sign_claims(claims(sub=sub)))
+
+
+@pytest.mark.parametrize(
+    "sub", [1, 4501, 2**63 - 1, "1", "4501", "10", "9223372036854775807"]
+)
+def test_numeric_customer_ids_are_accepted_as_int_or_digits(sub: object) -> None:
+    assert verify(sign_claims(claims(sub=sub)))["sub"] == sub
 
 
 def test_expired_and_immature_tokens() -> None:
@@ -1113,6 +1228,103 @@ def test_expired_and_immature_tokens() -> None:
     with pytest.raises(ImmatureTokenError, match="nbf"):
         verify(sign_claims(claims(nbf=NOW + 1)))
     assert verify(sign_claims(claims(nbf=NOW)))
+
+
+@pytest.mark.parametrize("nbf", [DROP, NOW - 100, NOW])
+def test_iat_in_the_future_is_immature_with_or_without_nbf(nbf: object) -> None:
+    # The portal refuses floor(iat) > now when there is no nbf; we refuse
+    # iat > now + leeway always.
+    assert verify(sign_claims(claims(iat=NOW, nbf=nbf)))
+    for iat in (NOW + 1, NOW + 0.5, NOW + 10**6):
+        with pytest.raises(ImmatureTokenError, match="iat"):
+            verify(sign_claims(claims(iat=iat, nbf=nbf)))
+    assert verify(sign_claims(claims(iat=NOW + 10, nbf=nbf)), leeway=10)
+    with pytest.raises(ImmatureTokenError, match="iat"):
+        verify(sign_claims(claims(iat=NOW + 10.5, nbf=nbf)), leeway=10)
+
+
+@pytest.mark.parametrize("audience", ["portal", ["portal"], [], "", None, 0, {}])
+def test_any_aud_member_is_an_invalid_claim(audience: object) -> None:
+    # RFC 7519 section 4.1.3: a verifier that is not among the audiences must
+    # refuse, and this one has no audience to match.
+    with pytest.raises(InvalidClaimsError, match="aud"):
+        verify(sign_claims(claims(aud=audience)))
+
+
+@pytest.mark.parametrize("jti", [None, 5, 1.5, True, ["a"], {"a": 1}])
+def test_jti_that_is_not_a_string_is_an_invalid_claim(jti: object) -> None:
+    with pytest.raises(InvalidClaimsError, match="jti"):
+        verify(sign_claims(claims(jti=jti)))
+    assert verify(sign_claims(claims(jti="")))["jti"] == ""
+
+
+@pytest.mark.parametrize("kid", [None, 5, True, ["k"], {"k": 1}])
+def test_kid_that_is_not_a_string_is_malformed(kid: object) -> None:
+    header = {"alg": "HS256", "typ": "JWT", "kid": kid}
+    with pytest.raises(MalformedTokenError, match="kid"):
+        verify(sign_claims(claims(), header=header))
+    header["kid"] = "2026-11"
+    assert verify(sign_claims(claims(), header=header))
+
+
+@pytest.mark.parametrize(
+    "kind", ["JWT", "jwt", "jWt", "application/jwt", "APPLICATION/JWT", "Application/Jwt"]
+)
+def test_typ_is_jwt_or_application_jwt_in_any_ascii_case(kind: str) -> None:
+    assert verify(sign_claims(claims(), header={"alg": "HS256", "typ": kind}))
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "applıcation/jwt",  # dotless ı: upper() makes it I
+        "APPLİCATION/JWT",  # dotted İ: lower() makes it i + a combining dot
+        "ᴊwt",
+        "ｊｗｔ",
+        "jwt ",
+        " jwt",
+        "jwt\u0000",
+        "application/jwt; charset=utf-8",
+        "application/jose",
+        "JOSE",
+        "application/",
+        "jwtjwt",
+    ],
+)
+def test_other_typ_values_are_malformed(kind: str) -> None:
+    with pytest.raises(MalformedTokenError, match="typ"):
+        verify(sign_claims(claims(), header={"alg": "HS256", "typ": kind}))
+
+
+@pytest.mark.parametrize("number", ["1e400", "-1e400", "1E309", "-2.5e308"])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        '{{"sub":"1","exp":{}}}',
+        '{{"sub":"1","exp":2000000000,"nbf":{}}}',
+        '{{"sub":"1","exp":2000000000,"iat":{}}}',
+        '{{"sub":"1","exp":2000000000,"x":{}}}',
+        '{{"sub":"1","exp":2000000000,"x":[1,{}]}}',
+        '{{"sub":"1","exp":2000000000,"x":{{"y":{{"z":{}}}}}}}',
+    ],
+)
+def test_numbers_that_overflow_to_infinity_in_the_payload_are_invalid_claims(
+    number: str, payload: str
+) -> None:
+    token = sign_raw('{"alg":"HS256"}', payload.format(number))
+    with pytest.raises(InvalidClaimsError, match="number too large"):
+        verify(token)
+
+
+@pytest.mark.parametrize("number", ["1e400", "-1e400"])
+def test_numbers_that_overflow_to_infinity_in_the_header_are_malformed(
+    number: str,
+) -> None:
+    for header in ('{"alg":"HS256","x":%s}', '{"alg":"HS256","x":[{"y":%s}]}'):
+        with pytest.raises(MalformedTokenError, match="number too large"):
+            verify(sign_raw(header % number, json.dumps(claims())))
+    # Large but finite numbers are fine.
+    assert verify(sign_raw('{"alg":"HS256","x":1e308}', json.dumps(claims(x=1e308))))
 
 
 def test_exception_hierarchy() -> None:
@@ -1204,6 +1416,90 @@ def test_compact_claims_fast_path_agrees_with_the_json_decoder() -> None:
     assert 100 < fast_path_hits < 2900
 
 
+# Texts in the compact shape the fast path reads, or one step away from it:
+# each must get exactly what the general JSON path and the claim checks give.
+COMPACT_EDGE_CASES = [
+    pytest.param('{"sub":"1","iss":"a","exp":2000000000}', "ok", id="plain"),
+    pytest.param('{"sub":"1","iss":"","exp":2000000000}', "ok", id="empty-iss"),
+    pytest.param(' {"sub":"1","iss":"a","exp":2000000000}', "ok", id="leading-space"),
+    pytest.param('{"sub":"1","iss":"a","exp":2000000000} ', "ok", id="trailing-space"),
+    pytest.param('x{"sub":"1","iss":"a","exp":2000000000}', "Malformed", id="leading-garbage"),
+    pytest.param('{"sub":"1","iss":"a","exp":2000000000}x', "Malformed", id="trailing-garbage"),
+    pytest.param('{"sub":"1","iss":"a","exp":2000000000}{}', "Malformed", id="two-objects"),
+    pytest.param('{"sub":"1","iss":"a\x01","exp":2000000000}', "Malformed", id="raw-control"),
+    pytest.param('{"sub":"1","iss":"a\x1f","exp":2000000000}', "Malformed", id="raw-unit-separator"),
+    pytest.param('{"sub":"1\x00","iss":"a","exp":2000000000}', "Malformed", id="raw-nul-in-sub"),
+    pytest.param('{"sub":"1","iss":"a\tb","exp":2000000000}', "Malformed", id="raw-tab"),
+    pytest.param('{"sub":"1","iss":"a","sub":"2","iss":"b","exp":2000000000}', "Malformed", id="quotes-hide-a-duplicate-sub"),
+    pytest.param('{"sub":"1","iss":"a","exp":1,"iss":"b","exp":2000000000}', "Malformed", id="quotes-hide-a-duplicate-exp"),
+    pytest.param('{"sub":"1","x":"","iss":"a","exp":2000000000}', "ok", id="quotes-hide-a-member"),
+    pytest.param('{"sub":"1","iss":"a","aud":"b","exp":2000000000}', "InvalidClaims", id="quotes-hide-aud"),
+    pytest.param('{"sub":"1","iss":"a","exp":2000000000,"exp":1}', "Malformed", id="dup-exp-after"),
+    pytest.param('{"sub":"1","sub":"1","iss":"a","exp":2000000000}', "Malformed", id="dup-sub"),
+    pytest.param('{"sub":"1","iss":"a\\"","exp":2000000000}', "ok", id="escaped-quote"),
+    pytest.param('{"sub":"CUST-1","iss":"a","exp":2000000000}', "InvalidClaims", id="customer-number"),
+    pytest.param('{"sub":"0012","iss":"a","exp":2000000000}', "InvalidClaims", id="leading-zero-sub"),
+    pytest.param('{"sub":"1","iss":"a","exp":999999999999}', "InvalidClaims", id="exp-after-year-9999"),
+    pytest.param('{"sub":"1","iss":"a","exp":253402300800}', "InvalidClaims", id="exp-year-10000"),
+    pytest.param('{"sub":"1","iss":"a","exp":1999999000}', "Expired", id="expired"),
+    pytest.param('{"sub":"1","iss":"a","exp":02000000000}', "Malformed", id="exp-leading-zero"),
+]
+
+
+OUTCOMES = {
+    "ok": None,
+    "Malformed": MalformedTokenError,
+    "InvalidClaims": InvalidClaimsError,
+    "Expired": ExpiredTokenError,
+}
+
+
+@pytest.mark.parametrize(("text", "expected"), COMPACT_EDGE_CASES)
+@pytest.mark.parametrize("issuer", [None, "a", "other"])
+def test_compact_shaped_payloads_are_judged_as_the_general_path_judges_them(
+    text: str, expected: str, issuer: str | None
+) -> None:
+    token = sign_raw('{"alg":"HS256","typ":"JWT"}', text)
+
+    def outcome() -> object:
+        try:
+            return verify(token, issuer=issuer)
+        except InvalidTokenError as exc:
+            return type(exc), str(exc)
+
+    fast = outcome()
+    compact = magiclink._COMPACT_CLAIMS
+    try:
+        magiclink._COMPACT_CLAIMS = re.compile(r"(?!)")  # never matches
+        assert outcome() == fast
+    finally:
+        magiclink._COMPACT_CLAIMS = compact
+    error = OUTCOMES[expected]
+    if error in (None, ExpiredTokenError) and issuer not in (None, json.loads(text)["iss"]):
+        error = InvalidClaimsError  # claims are checked before the clock
+    if error is None:
+        assert isinstance(fast, dict) and fast["sub"] == "1"
+    else:
+        assert isinstance(fast, tuple) and fast[0] is error, fast
+
+
+def test_the_compact_fast_path_is_taken_for_exactly_the_plain_shape() -> None:
+    hits = [
+        param.id
+        for param in COMPACT_EDGE_CASES
+        if magiclink._COMPACT_CLAIMS.fullmatch(str(param.values[0])) is not None
+    ]
+    assert hits == [
+        "plain",
+        "empty-iss",
+        "customer-number",
+        "leading-zero-sub",
+        "exp-after-year-9999",
+        "exp-year-10000",
+        "expired",
+    ]
+
+
 # -- robustness: nothing but InvalidTokenError, never acceptance -------------------------
 
 
@@ -1245,15 +1541,29 @@ def test_seeded_mutations_are_only_ever_rejected_with_invalid_token_errors() -> 
     assert {"MalformedTokenError", "InvalidSignatureError"} <= set(rejected)
 
 
+# Plausible values for each claim (around NOW), drawn most of the time, so
+# that every outcome, acceptance included, is reached.
+PLAUSIBLE = {
+    "sub": ['"4501"', "4501", '"0012"', "0"],
+    "exp": ["2000000000", "1999999999.5", "1999999000"],
+    "nbf": ["1999999000", "1999999000.5", "2000000000"],
+    "iat": ["1999998000", "1999999000.9", "1999999001"],
+    "iss": ['"x"', '""'],
+    "jti": ['"a"', "1"],
+    "aud": ['"portal"', "null"],
+    "x": ["1", '"y"'],
+}
+
+
 def random_claims_text(rng: random.Random) -> str:
     pool = [
         "1",
         "-1",
         "2000000000",
         "1999999999.5",
-        "1999999000",
         "10000000000000",
         "1e400",
+        "-1e400",
         "NaN",
         '"x"',
         '""',
@@ -1267,8 +1577,14 @@ def random_claims_text(rng: random.Random) -> str:
         '"\\ud83e\\uddfe"',
         "[" * 40 + "]" * 40,
     ]
-    names = ["sub", "exp", "nbf", "iat", "iss", "aud", "x", "exp"]
-    members = [f'"{name}":{rng.choice(pool)}' for name in names if rng.random() < 0.7]
+    members = []
+    for name, plausible in PLAUSIBLE.items():
+        if rng.random() < (0.1 if name == "aud" else 0.8):
+            value = rng.choice(plausible if rng.random() < 0.9 else pool)
+            members.append(f'"{name}":{value}')
+    if rng.random() < 0.05:
+        members.append('"exp":2000000000')  # a duplicate, or the only exp
+    rng.shuffle(members)
     text = "{" + ",".join(members) + "}"
     if rng.random() < 0.2:
         position = rng.randrange(len(text))
@@ -1276,14 +1592,35 @@ def random_claims_text(rng: random.Random) -> str:
     return text
 
 
-def test_seeded_random_signed_payloads_raise_only_invalid_token_errors() -> None:
+def portal_signs_in(claims: dict[str, Any], now: float) -> bool:
+    """The portal's rule, restated from its server code (firebase/php-jwt 6.x
+    at leeway 0 with PHP's integer time(), then a lookup by numeric id)."""
+    clock = math.floor(now)
+    if "exp" in claims and clock >= claims["exp"]:
+        return False
+    if "nbf" in claims:
+        if math.floor(claims["nbf"]) > clock:
+            return False
+    elif "iat" in claims and math.floor(claims["iat"]) > clock:
+        return False
+    sub = claims.get("sub")
+    if isinstance(sub, str) and sub.isascii() and sub.isdigit():
+        sub = int(sub) if str(int(sub)) == sub else None
+    return type(sub) is int and 0 < sub < 2**63
+
+
+def test_seeded_random_signed_payloads_are_refused_or_accepted_by_the_portal_too() -> (
+    None
+):
     rng = random.Random(7519)
     outcomes: dict[str, int] = {}
     for _ in range(4000):
         token = sign_raw('{"alg":"HS256","x":0}', random_claims_text(rng))
+        now = NOW + rng.choice([0, 0.5, 0.999])
         try:
-            verify(token)
+            found = verify(token, now=now)
             outcome = "accepted"
+            assert portal_signs_in(found, now), found
         except InvalidTokenError as exc:
             outcome = type(exc).__name__
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
@@ -1294,6 +1631,7 @@ def test_seeded_random_signed_payloads_raise_only_invalid_token_errors() -> None
         "ExpiredTokenError",
         "ImmatureTokenError",
     }
+    assert outcomes["accepted"] >= 40
 
 
 # -- secrets never leak ---------------------------------------------------------------
@@ -1343,12 +1681,140 @@ def test_error_messages_do_not_echo_the_token() -> None:
         assert marker not in str(caught.value)
 
 
+def count_derivations(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    derived: list[object] = []
+    real = magiclink._derive_pads
+
+    def counting(key: str | bytes) -> object:
+        derived.append(key)
+        return real(key)
+
+    monkeypatch.setattr(magiclink, "_derive_pads", counting)
+    return derived
+
+
+def test_signature_errors_show_neither_signature() -> None:
+    forged = sign_claims(claims(), key="attacker")
+    expected = sign_claims(claims()).split(".")[2]
+    given = forged.split(".")[2]
+    with pytest.raises(InvalidSignatureError) as caught:
+        verify(forged)
+    for text in (expected, given, expected[:8], given[:8]):
+        assert text not in str(caught.value) and text not in repr(caught.value)
+
+
+@pytest.mark.parametrize("argument", ["customer_id", "issuer"])
+def test_oversized_arguments_are_refused_before_any_work(argument: str) -> None:
+    # 20 MB of digits: refused without a copy or an encoding (which used to
+    # take 89 MiB).
+    huge = "1" * 20_000_000
+    arguments: dict[str, Any] = {"customer_id": 1, "issuer": "x", argument: huge}
+    tracemalloc.start()
+    try:
+        with pytest.raises(MagicLinkError, match=argument):
+            generate_token(KEY + "-fresh", now=NOW, **arguments)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 100_000
+    with pytest.raises(MagicLinkError, match=argument):
+        generate_token(None, now=NOW, **arguments)  # type: ignore[arg-type]
+
+
+def test_int_subclasses_give_the_plain_decimal_id() -> None:
+    class Plan(int, enum.Enum):
+        GOLD = 42
+
+    class Tier(enum.IntEnum):
+        TOP = 43
+
+    class Odd(int):
+        def __str__(self) -> str:
+            return "CUST-1"
+
+        __repr__ = __str__
+
+        def __index__(self) -> int:
+            return 7
+
+    for customer_id, sub in ((Plan.GOLD, "42"), (Tier.TOP, "43"), (Odd(44), "44")):
+        token = generate_token(KEY, customer_id, now=NOW)
+        assert json.loads(decode_parts(token)[1])["sub"] == sub
+    assert generate_token(KEY, 2**63 - 1, now=NOW) == generate_token(
+        KEY, "9223372036854775807", now=NOW
+    )
+
+    class Name(str):
+        def isdigit(self) -> bool:
+            return True
+
+    token = generate_token(KEY, Name("12"), now=NOW)
+    assert json.loads(decode_parts(token)[1])["sub"] == "12"
+    with pytest.raises(MagicLinkError, match="numeric Invoiced id"):
+        generate_token(KEY, Name("CUST-1"), now=NOW)
+
+
 def test_pad_cache_is_bounded() -> None:
+    assert magiclink._MAX_CACHED_KEYS >= 64
     for index in range(3 * magiclink._MAX_CACHED_KEYS):
         generate_token(f"key-{index}", 1)
-        assert len(magiclink._PAD_CACHE) <= magiclink._MAX_CACHED_KEYS
-    for pads in magiclink._PAD_CACHE.values():
+        generate_token(f"key-{index}".encode(), 1)
+        assert len(magiclink._STR_KEY_PADS) <= magiclink._MAX_CACHED_KEYS
+        assert len(magiclink._BYTES_KEY_PADS) <= magiclink._MAX_CACHED_KEYS
+    for pads in magiclink._STR_KEY_PADS.values():
         assert len(pads) == 2
+
+
+def test_a_round_robin_over_50_accounts_derives_each_key_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    magiclink._STR_KEY_PADS.clear()
+    derived = count_derivations(monkeypatch)
+    keys = [f"tenant-{n}-{KEY}" for n in range(50)]
+    for _ in range(5):
+        for key in keys:
+            token = generate_token(key, 9, now=NOW)
+            assert verify_token(token, key, now=NOW)["sub"] == "9"
+    assert sorted(derived) == sorted(keys)  # type: ignore[type-var]
+
+
+def test_the_least_recently_used_key_is_dropped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    magiclink._STR_KEY_PADS.clear()
+    derived = count_derivations(monkeypatch)
+    size = magiclink._MAX_CACHED_KEYS
+    for n in range(size):
+        generate_token(f"k{n}", 1)
+    generate_token("k0", 1)  # used again: now the most recent
+    generate_token(f"k{size}", 1)  # the cache is full: k1 goes
+    del derived[:]
+    generate_token("k0", 1)
+    assert derived == []
+    generate_token("k1", 1)
+    assert derived == ["k1"]
+
+
+def test_str_and_bytes_keys_are_never_compared() -> None:
+    # "k" and b"k" have the same hash; comparing them under python -bb raises
+    # BytesWarning as an error.
+    assert hash("shared-key") == hash(b"shared-key")
+    code = (
+        "import magiclink\n"
+        "for key in ['shared-key', b'shared-key'] * 3 + [[b'shared-key', 'shared-key']]:\n"
+        "    keys = key if isinstance(key, list) else [key]\n"
+        "    token = magiclink.generate_token(keys[0], 1)\n"
+        "    magiclink.verify_token(token, key)\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-bb", "-W", "error", "-c", code],
+        cwd=HERE,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "ok\n", "")
 
 
 def test_signing_from_many_threads_while_the_cache_turns_over() -> None:
@@ -1470,9 +1936,9 @@ def test_cli_url(cli) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_cli_url_sandbox_and_domain(cli) -> None:  # type: ignore[no-untyped-def]
-    status, out, _ = cli("url", "cus_9", "--company", "acme", "--sandbox")
+    status, out, _ = cli("url", "9", "--company", "acme", "--sandbox")
     assert status == 0 and out.startswith("https://acme.sandbox.invoiced.com/login/")
-    assert verify_token(token_in(out), KEY)["sub"] == "cus_9"
+    assert verify_token(token_in(out), KEY)["sub"] == "9"
     status, out, _ = cli("url", "5", "--domain", "billing.example.com")
     assert status == 0 and out.startswith("https://billing.example.com/login/")
 
@@ -1484,14 +1950,13 @@ def test_cli_token(cli) -> None:  # type: ignore[no-untyped-def]
     assert found["sub"] == "42" and found["iss"] == DEFAULT_ISSUER
 
 
-@pytest.mark.parametrize(
-    ("given", "expected"),
-    [("1234", "1234"), ("007", "007"), ("cus_1", "cus_1"), ("١٢", "١٢")],
-)
-def test_cli_customer_ids(cli, given: str, expected: str) -> None:  # type: ignore[no-untyped-def]
-    status, out, _ = cli("token", given)
-    assert status == 0 and verify_token(out.strip(), KEY)["sub"] == expected
+def test_cli_customer_ids(cli) -> None:  # type: ignore[no-untyped-def]
+    status, out, _ = cli("token", "1234")
+    assert status == 0 and verify_token(out.strip(), KEY)["sub"] == "1234"
     assert magiclink._cli_customer_id("1234") == 1234
+    for refused in ("007", "cus_1", "CUST-0001", "١٢", "9223372036854775808"):
+        status, out, err = cli("token", refused)
+        assert status == 2 and out == "" and "numeric Invoiced id" in err
 
 
 @pytest.mark.parametrize(
@@ -1644,6 +2109,27 @@ def test_cli_inspect_odd_and_malformed_tokens(cli) -> None:  # type: ignore[no-u
     assert status == 0 and "not a UNIX time" in out
     status, out, err = cli("inspect", "abc.def")
     assert status == 1 and out == "" and err.startswith("malformed token:")
+    for year_10000 in (253402300800, 10**12):
+        status, out, err = cli("inspect", sign_claims(claims(exp=year_10000)))
+        assert (status, err) == (0, "") and "not a UNIX time" in out
+
+
+def test_cli_inspect_escapes_what_a_terminal_would_run(cli) -> None:  # type: ignore[no-untyped-def]
+    # U+202E reverses the text that follows; U+009B is a C1 control sequence
+    # introducer; ESC starts an escape sequence.
+    token = sign_claims(claims(iss="\u202e\u009b31m\x1b[2J"), header={"alg": "HS256", "typ": "JWT", "kid": "é"})
+    status, out, _ = cli("inspect", token)
+    assert status == 0 and out.isascii()
+    assert "\\u202e\\u009b31m\\u001b[2J" in out and "\\u00e9" in out
+
+
+def test_cli_strips_whitespace_around_a_pasted_token(cli) -> None:  # type: ignore[no-untyped-def]
+    token = generate_token(KEY, 77, 600)
+    for pasted in (f" {token}\n", f"\t{token}\r\n", f"\n\n{token}  "):
+        status, out, _ = cli("verify", pasted)
+        assert status == 0 and json.loads(out)["sub"] == "77"
+        status, out, _ = cli("inspect", pasted)
+        assert status == 0 and '"sub": "77"' in out
 
 
 def test_cli_help_at_every_level(cli) -> None:  # type: ignore[no-untyped-def]
