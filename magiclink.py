@@ -321,12 +321,11 @@ def verify_token(
 # most recently used keys last and drops the least recently used one past
 # _MAX_CACHED_KEYS.  str and bytes keys live apart: "k" and b"k" hash alike,
 # and comparing them would raise BytesWarning under python -bb.
-_STR_KEY_PADS: dict[str, _Pads] = {}
-_BYTES_KEY_PADS: dict[bytes, _Pads] = {}
+_STR_KEY_PADS: dict[Any, _Pads] = {}  # str keys only
+_BYTES_KEY_PADS: dict[Any, _Pads] = {}  # bytes keys only
 
 
 def _pads_for(key: object) -> _Pads:
-    cache: dict[Any, _Pads]
     if isinstance(key, str):
         cache = _STR_KEY_PADS
     elif isinstance(key, bytes):
@@ -427,11 +426,12 @@ def _check_header(header: dict[str, Any]) -> None:
     for name in ("crit", "b64", "enc"):
         if name in header:
             raise MalformedTokenError(f"header parameter {name} is not supported")
-    kind = header.get("typ", "JWT")
-    # lower(), not upper(): "ı".upper() is "I", while no non-ASCII character
-    # lower-cases to a letter of these names.
-    if type(kind) is not str or kind.lower() not in _ACCEPTED_TYPES:
-        raise MalformedTokenError("typ must be JWT")
+    if "typ" in header:
+        kind = header["typ"]
+        # lower(), not upper(): "ı".upper() is "I", while no non-ASCII
+        # character lower-cases to a letter of these names.
+        if type(kind) is not str or kind.lower() not in _ACCEPTED_TYPES:
+            raise MalformedTokenError("typ must be JWT")
     if "kid" in header and type(header["kid"]) is not str:
         raise MalformedTokenError("kid must be a string")
 
@@ -656,6 +656,7 @@ def _finite_float(text: str) -> float:
     if number in _INFINITIES:
         raise _NumberOutOfRange
     return number
+
 
 # Objects are decoded as tuples of (name, value) pairs, by a C builtin, so
 # that duplicate member names are not silently merged; _members() makes them

@@ -46,6 +46,13 @@ from magiclink import (
 
 HERE = Path(__file__).resolve().parent
 
+# Mutation testing (mutmut, see README) rewrites the module: it adds names and
+# imports of its own and needs its configuration beside the file, so the tests
+# of the namespace, of import cost and of a copied file skip.
+mutmut_rewrites_the_module = pytest.mark.skipif(
+    bool(os.environ.get("MUTANT_UNDER_TEST")), reason="mutmut rewrites the module"
+)
+
 # A made-up key shaped like a dashboard Magic Link key (63 alphanumerics),
 # drawn with random.Random(2026); it signs the cross-implementation vectors.
 KEY = "huG8GP38g4o5MNJAYKJ1UXXFWXLCpaNfhs0gCa05RFRunzqw7wZyVGOeUvfJIss"
@@ -427,7 +434,9 @@ BAD_GENERATE_ARGUMENTS = [
     pytest.param({"customer_id": "a\udc00"}, "customer_id", id="id-lone-surrogate"),
     pytest.param({"customer_id": 2**63}, "customer_id", id="id-over-2**63-1"),
     pytest.param({"customer_id": 10**5000}, "customer_id", id="id-5000-digits"),
-    pytest.param({"customer_id": "9223372036854775808"}, "customer_id", id="id-str-2**63"),
+    pytest.param(
+        {"customer_id": "9223372036854775808"}, "customer_id", id="id-str-2**63"
+    ),
     pytest.param({"customer_id": "0"}, "customer_id", id="id-str-zero"),
     pytest.param({"customer_id": "0012"}, "customer_id", id="id-leading-zero"),
     pytest.param({"customer_id": "-12"}, "customer_id", id="id-str-negative"),
@@ -1268,7 +1277,8 @@ def test_kid_that_is_not_a_string_is_malformed(kid: object) -> None:
 
 
 @pytest.mark.parametrize(
-    "kind", ["JWT", "jwt", "jWt", "application/jwt", "APPLICATION/JWT", "Application/Jwt"]
+    "kind",
+    ["JWT", "jwt", "jWt", "application/jwt", "APPLICATION/JWT", "Application/Jwt"],
 )
 def test_typ_is_jwt_or_application_jwt_in_any_ascii_case(kind: str) -> None:
     assert verify(sign_claims(claims(), header={"alg": "HS256", "typ": kind}))
@@ -1343,6 +1353,7 @@ def test_exception_hierarchy() -> None:
         assert cls.__doc__
 
 
+@mutmut_rewrites_the_module
 def test_public_names_are_exactly_the_documented_ones() -> None:
     public = {name for name in vars(magiclink) if not name.startswith("_")}
     imported = {
@@ -1423,26 +1434,78 @@ COMPACT_EDGE_CASES = [
     pytest.param('{"sub":"1","iss":"","exp":2000000000}', "ok", id="empty-iss"),
     pytest.param(' {"sub":"1","iss":"a","exp":2000000000}', "ok", id="leading-space"),
     pytest.param('{"sub":"1","iss":"a","exp":2000000000} ', "ok", id="trailing-space"),
-    pytest.param('x{"sub":"1","iss":"a","exp":2000000000}', "Malformed", id="leading-garbage"),
-    pytest.param('{"sub":"1","iss":"a","exp":2000000000}x', "Malformed", id="trailing-garbage"),
-    pytest.param('{"sub":"1","iss":"a","exp":2000000000}{}', "Malformed", id="two-objects"),
-    pytest.param('{"sub":"1","iss":"a\x01","exp":2000000000}', "Malformed", id="raw-control"),
-    pytest.param('{"sub":"1","iss":"a\x1f","exp":2000000000}', "Malformed", id="raw-unit-separator"),
-    pytest.param('{"sub":"1\x00","iss":"a","exp":2000000000}', "Malformed", id="raw-nul-in-sub"),
-    pytest.param('{"sub":"1","iss":"a\tb","exp":2000000000}', "Malformed", id="raw-tab"),
-    pytest.param('{"sub":"1","iss":"a","sub":"2","iss":"b","exp":2000000000}', "Malformed", id="quotes-hide-a-duplicate-sub"),
-    pytest.param('{"sub":"1","iss":"a","exp":1,"iss":"b","exp":2000000000}', "Malformed", id="quotes-hide-a-duplicate-exp"),
-    pytest.param('{"sub":"1","x":"","iss":"a","exp":2000000000}', "ok", id="quotes-hide-a-member"),
-    pytest.param('{"sub":"1","iss":"a","aud":"b","exp":2000000000}', "InvalidClaims", id="quotes-hide-aud"),
-    pytest.param('{"sub":"1","iss":"a","exp":2000000000,"exp":1}', "Malformed", id="dup-exp-after"),
-    pytest.param('{"sub":"1","sub":"1","iss":"a","exp":2000000000}', "Malformed", id="dup-sub"),
+    pytest.param(
+        'x{"sub":"1","iss":"a","exp":2000000000}', "Malformed", id="leading-garbage"
+    ),
+    pytest.param(
+        '{"sub":"1","iss":"a","exp":2000000000}x', "Malformed", id="trailing-garbage"
+    ),
+    pytest.param(
+        '{"sub":"1","iss":"a","exp":2000000000}{}', "Malformed", id="two-objects"
+    ),
+    pytest.param(
+        '{"sub":"1","iss":"a\x01","exp":2000000000}', "Malformed", id="raw-control"
+    ),
+    pytest.param(
+        '{"sub":"1","iss":"a\x1f","exp":2000000000}',
+        "Malformed",
+        id="raw-unit-separator",
+    ),
+    pytest.param(
+        '{"sub":"1\x00","iss":"a","exp":2000000000}', "Malformed", id="raw-nul-in-sub"
+    ),
+    pytest.param(
+        '{"sub":"1","iss":"a\tb","exp":2000000000}', "Malformed", id="raw-tab"
+    ),
+    pytest.param(
+        '{"sub":"1","iss":"a","sub":"2","iss":"b","exp":2000000000}',
+        "Malformed",
+        id="quotes-hide-a-duplicate-sub",
+    ),
+    pytest.param(
+        '{"sub":"1","iss":"a","exp":1,"iss":"b","exp":2000000000}',
+        "Malformed",
+        id="quotes-hide-a-duplicate-exp",
+    ),
+    pytest.param(
+        '{"sub":"1","x":"","iss":"a","exp":2000000000}', "ok", id="quotes-hide-a-member"
+    ),
+    pytest.param(
+        '{"sub":"1","iss":"a","aud":"b","exp":2000000000}',
+        "InvalidClaims",
+        id="quotes-hide-aud",
+    ),
+    pytest.param(
+        '{"sub":"1","iss":"a","exp":2000000000,"exp":1}',
+        "Malformed",
+        id="dup-exp-after",
+    ),
+    pytest.param(
+        '{"sub":"1","sub":"1","iss":"a","exp":2000000000}', "Malformed", id="dup-sub"
+    ),
     pytest.param('{"sub":"1","iss":"a\\"","exp":2000000000}', "ok", id="escaped-quote"),
-    pytest.param('{"sub":"CUST-1","iss":"a","exp":2000000000}', "InvalidClaims", id="customer-number"),
-    pytest.param('{"sub":"0012","iss":"a","exp":2000000000}', "InvalidClaims", id="leading-zero-sub"),
-    pytest.param('{"sub":"1","iss":"a","exp":999999999999}', "InvalidClaims", id="exp-after-year-9999"),
-    pytest.param('{"sub":"1","iss":"a","exp":253402300800}', "InvalidClaims", id="exp-year-10000"),
+    pytest.param(
+        '{"sub":"CUST-1","iss":"a","exp":2000000000}',
+        "InvalidClaims",
+        id="customer-number",
+    ),
+    pytest.param(
+        '{"sub":"0012","iss":"a","exp":2000000000}',
+        "InvalidClaims",
+        id="leading-zero-sub",
+    ),
+    pytest.param(
+        '{"sub":"1","iss":"a","exp":999999999999}',
+        "InvalidClaims",
+        id="exp-after-year-9999",
+    ),
+    pytest.param(
+        '{"sub":"1","iss":"a","exp":253402300800}', "InvalidClaims", id="exp-year-10000"
+    ),
     pytest.param('{"sub":"1","iss":"a","exp":1999999000}', "Expired", id="expired"),
-    pytest.param('{"sub":"1","iss":"a","exp":02000000000}', "Malformed", id="exp-leading-zero"),
+    pytest.param(
+        '{"sub":"1","iss":"a","exp":02000000000}', "Malformed", id="exp-leading-zero"
+    ),
 ]
 
 
@@ -1475,7 +1538,10 @@ def test_compact_shaped_payloads_are_judged_as_the_general_path_judges_them(
     finally:
         magiclink._COMPACT_CLAIMS = compact
     error = OUTCOMES[expected]
-    if error in (None, ExpiredTokenError) and issuer not in (None, json.loads(text)["iss"]):
+    if error in (None, ExpiredTokenError) and issuer not in (
+        None,
+        json.loads(text)["iss"],
+    ):
         error = InvalidClaimsError  # claims are checked before the clock
     if error is None:
         assert isinstance(fast, dict) and fast["sub"] == "1"
@@ -1498,6 +1564,329 @@ def test_the_compact_fast_path_is_taken_for_exactly_the_plain_shape() -> None:
         "exp-year-10000",
         "expired",
     ]
+
+
+# Every refusal with its class and its exact, fixed message: the messages are
+# part of the interface (support staff read them), and none carries a secret.
+def _raw(payload: str, header: str = '{"alg":"HS256"}') -> str:
+    return sign_raw(header, payload)
+
+
+def _with_header(header: dict[str, object]) -> str:
+    return sign_claims(claims(), header=header)
+
+
+HEADER, PAYLOAD, SIGNATURE = sign_claims(claims()).split(".")
+MESSAGES: list[Any] = [
+    # generate_token's arguments
+    (lambda: generate_token(5, 1), MagicLinkError, "key must be str or bytes"),  # type: ignore[arg-type]
+    (lambda: generate_token("", 1), MagicLinkError, "key is empty"),
+    (
+        lambda: generate_token("\ud800", 1),
+        MagicLinkError,
+        "key is not valid UTF-8 text",
+    ),
+    (
+        lambda: generate_token(KEY, "CUST-1"),
+        MagicLinkError,
+        (
+            "customer_id must be the customer's numeric Invoiced id "
+            "(a positive integer), not its customer number"
+        ),
+    ),
+    (
+        lambda: generate_token(KEY, 1, issuer=""),
+        MagicLinkError,
+        "issuer must be a non-empty str",
+    ),
+    (
+        lambda: generate_token(KEY, 1, issuer="\ud800"),
+        MagicLinkError,
+        "issuer is not valid UTF-8 text",
+    ),
+    (
+        lambda: generate_token(KEY, 1, issuer="x" * 9000),
+        MagicLinkError,
+        "issuer makes the token too long",
+    ),
+    (lambda: generate_token(KEY, 1, "60"), MagicLinkError, "ttl must be a number"),  # type: ignore[arg-type]
+    (
+        lambda: generate_token(KEY, 1, float("nan")),
+        MagicLinkError,
+        "ttl must be finite",
+    ),
+    (
+        lambda: generate_token(KEY, 1, 0.5),
+        MagicLinkError,
+        "ttl must be at least 1 second",
+    ),
+    (lambda: generate_token(KEY, 1, now=1e300), MagicLinkError, "now must be finite"),
+    (
+        lambda: generate_token(KEY, 1, now=-10_000),
+        MagicLinkError,
+        "now + ttl is not a UNIX time before year 10000",
+    ),
+    # verify_token's arguments
+    (lambda: verify_token(TOKEN, []), MagicLinkError, "key iterable is empty"),
+    (
+        lambda: verify_token(TOKEN, 5),  # type: ignore[arg-type]
+        MagicLinkError,
+        "key must be str, bytes or an iterable of them",
+    ),
+    (lambda: verify(TOKEN, leeway=-1), MagicLinkError, "leeway must not be negative"),
+    (lambda: verify(TOKEN, leeway="1"), MagicLinkError, "leeway must be a number"),
+    (lambda: verify(TOKEN, now=float("inf")), MagicLinkError, "now must be finite"),
+    (lambda: verify(TOKEN, issuer=[]), MagicLinkError, "issuer iterable is empty"),
+    (
+        lambda: verify(TOKEN, issuer=5),
+        MagicLinkError,
+        "issuer must be a str or an iterable of str",
+    ),
+    (
+        lambda: verify(TOKEN, issuer=[""]),
+        MagicLinkError,
+        "issuer must be a non-empty str",
+    ),
+    # the token's form
+    (lambda: verify(5), MalformedTokenError, "token must be a str"),  # type: ignore[arg-type]
+    (lambda: verify("a" * 9000), MalformedTokenError, "token is too long"),
+    (
+        lambda: verify("a.b.c="),
+        MalformedTokenError,
+        "token has a character outside base64url",
+    ),
+    (
+        lambda: verify("a.b.cé"),
+        MalformedTokenError,
+        "token has a character outside base64url",
+    ),
+    (
+        lambda: verify("a.b"),
+        MalformedTokenError,
+        "token must be three non-empty segments",
+    ),
+    (
+        lambda: verify("a" + "." + PAYLOAD + "." + SIGNATURE),
+        MalformedTokenError,
+        "header is not canonical base64url",
+    ),
+    (
+        lambda: verify(HEADER + ".a." + SIGNATURE),
+        InvalidSignatureError,
+        "signature does not match the key",
+    ),
+    (
+        lambda: verify(HEADER + "." + PAYLOAD + ".a"),
+        MalformedTokenError,
+        "signature is not canonical base64url",
+    ),
+    # the header
+    (lambda: _with_header({"typ": "JWT"}), InvalidAlgorithmError, "header has no alg"),
+    (
+        lambda: _with_header({"alg": "HS512"}),
+        InvalidAlgorithmError,
+        "alg must be HS256",
+    ),
+    (
+        lambda: _with_header({"alg": "HS256", "typ": "JOSE"}),
+        MalformedTokenError,
+        "typ must be JWT",
+    ),
+    (
+        lambda: _with_header({"alg": "HS256", "kid": 1}),
+        MalformedTokenError,
+        "kid must be a string",
+    ),
+    (
+        lambda: _with_header({"alg": "HS256", "crit": ["x"]}),
+        MalformedTokenError,
+        "header parameter crit is not supported",
+    ),
+    (
+        lambda: _raw("{}", '{"alg":"HS256"'),
+        MalformedTokenError,
+        "header is not strict JSON",
+    ),
+    (lambda: _raw("{}", "[]"), MalformedTokenError, "header is not a JSON object"),
+    (
+        lambda: _raw("{}", '{"alg":"HS256","x":1e999}'),
+        MalformedTokenError,
+        "header has a number too large for a float",
+    ),
+    # the payload
+    (
+        lambda: sign_raw('{"alg":"HS256"}', b"\xff"),
+        MalformedTokenError,
+        "payload is not UTF-8",
+    ),
+    (lambda: _raw('{"sub":"1",}'), MalformedTokenError, "payload is not strict JSON"),
+    (lambda: _raw("[1]"), MalformedTokenError, "payload is not a JSON object"),
+    (
+        lambda: _raw('{"a":1,"a":1}'),
+        MalformedTokenError,
+        "payload has duplicate member names",
+    ),
+    (
+        lambda: _raw('{"a":"\\ud800"}'),
+        MalformedTokenError,
+        "payload has a lone surrogate",
+    ),
+    (
+        lambda: _raw('{"a":' + "[" * 40 + "]" * 40 + "}"),
+        MalformedTokenError,
+        "payload is nested too deeply",
+    ),
+    (lambda: _raw('{"a":NaN}'), MalformedTokenError, "payload has NaN or Infinity"),
+    (
+        lambda: _raw('{"a":-1e999}'),
+        InvalidClaimsError,
+        "payload has a number too large for a float",
+    ),
+    # the claims
+    (
+        lambda: verify(sign_claims(claims(exp=DROP))),
+        InvalidClaimsError,
+        "exp claim is missing",
+    ),
+    (
+        lambda: verify(sign_claims(claims(exp="1"))),
+        InvalidClaimsError,
+        "exp claim must be a UNIX time",
+    ),
+    (
+        lambda: verify(sign_claims(claims(nbf="1"))),
+        InvalidClaimsError,
+        "nbf claim must be a UNIX time",
+    ),
+    (
+        lambda: verify(sign_claims(claims(iat="1"))),
+        InvalidClaimsError,
+        "iat claim must be a UNIX time",
+    ),
+    (
+        lambda: verify(sign_claims(claims(sub=DROP))),
+        InvalidClaimsError,
+        "sub claim is missing",
+    ),
+    (
+        lambda: verify(sign_claims(claims(sub="CUST-1"))),
+        InvalidClaimsError,
+        "sub claim must be a numeric Invoiced customer id",
+    ),
+    (
+        lambda: verify(sign_claims(claims(aud="x"))),
+        InvalidClaimsError,
+        "aud claim is not accepted",
+    ),
+    (
+        lambda: verify(sign_claims(claims(jti=1))),
+        InvalidClaimsError,
+        "jti claim must be a string",
+    ),
+    (
+        lambda: verify(sign_claims(claims()), issuer="x"),
+        InvalidClaimsError,
+        "iss claim is not an accepted issuer",
+    ),
+    (
+        lambda: verify(sign_claims(claims(exp=NOW))),
+        ExpiredTokenError,
+        "token has expired",
+    ),
+    (
+        lambda: verify(sign_claims(claims(nbf=NOW + 1))),
+        ImmatureTokenError,
+        "token is not valid yet (nbf)",
+    ),
+    (
+        lambda: verify(sign_claims(claims(iat=NOW + 1))),
+        ImmatureTokenError,
+        "token is not valid yet (iat)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("call", "error", "message"), MESSAGES)
+def test_every_refusal_has_its_class_and_fixed_message(
+    call: Any, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(MagicLinkError) as caught:
+        token = call()
+        verify(token)  # the calls that only make a token
+    assert type(caught.value) is error
+    assert str(caught.value) == message
+
+
+def test_the_token_length_limit_is_exact() -> None:
+    # 37 header characters, 2 dots and 43 signature characters leave 8110
+    # base64url characters: 6083 payload bytes, an issuer of 6046 characters.
+    fits = generate_token(KEY, 1, issuer="i" * 6046, now=NOW)
+    assert len(fits) == MAX_TOKEN_LENGTH
+    assert verify(fits)["iss"] == "i" * 6046
+    with pytest.raises(MagicLinkError, match="too long"):
+        generate_token(KEY, 1, issuer="i" * 6047, now=NOW)
+
+
+def test_base64url_matches_the_standard_library() -> None:
+    rng = random.Random(4648)
+    for length in range(200):
+        data = rng.randbytes(length)
+        expected = base64.urlsafe_b64encode(data).rstrip(b"=")
+        assert magiclink._b64encode(data) == expected
+    assert magiclink._b64encode(bytes.fromhex("5d75d7")) == b"XXXX"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("exp", 0), ("exp", 0.0), ("exp", 253402300799)]
+)
+def test_the_date_range_includes_both_ends(name: str, value: int) -> None:
+    token = sign_claims(claims(**{name: value}))
+    if value:
+        assert verify(token, now=253402300798)[name] == value
+    else:
+        with pytest.raises(ExpiredTokenError):
+            verify(token)
+    assert verify(sign_claims(claims(nbf=0, iat=0)))["nbf"] == 0
+
+
+def test_generate_accepts_the_ends_of_the_date_range() -> None:
+    low = generate_token(KEY, 1, 1, now=-0.5)
+    assert json.loads(decode_parts(low)[1])["exp"] == 0
+    high = generate_token(KEY, 1, 1, now=253402300798)
+    assert json.loads(decode_parts(high)[1])["exp"] == 253402300799
+    with pytest.raises(MagicLinkError, match="year 10000"):
+        generate_token(KEY, 1, 1, now=253402300799)
+
+
+@pytest.mark.parametrize("leeway", [0, 0.0, 0.5, 1e-9])
+def test_a_zero_or_small_leeway_is_accepted(leeway: float) -> None:
+    token = sign_claims(claims(exp=NOW + 1))
+    assert verify(token, leeway=leeway)["exp"] == NOW + 1
+    with pytest.raises(ExpiredTokenError):
+        verify(token, now=NOW + 1 + leeway, leeway=leeway)
+
+
+@pytest.mark.parametrize("now", [1e300, -1e300, 10**400])
+def test_now_must_be_an_ordinary_number(now: float) -> None:
+    with pytest.raises(MagicLinkError, match="now must be finite") as caught:
+        verify(TOKEN, now=now)
+    assert not isinstance(caught.value, InvalidTokenError)
+    assert verify(TOKEN, now=-1e299)  # a strange clock, but a number
+
+
+def test_nested_objects_count_towards_the_depth_limit() -> None:
+    def nested(levels: int) -> str:  # the claims object itself is level 1
+        # x holds levels - 1 objects, the last of them holding "y": 1.
+        return (
+            '{"sub":"1","exp":2000000000,"x":'
+            + '{"y":' * (levels - 1)
+            + "1"
+            + "}" * levels
+        )
+
+    assert verify(_raw(nested(32)))["sub"] == "1"
+    with pytest.raises(MalformedTokenError, match="nested too deeply"):
+        verify(_raw(nested(33)))
 
 
 # -- robustness: nothing but InvalidTokenError, never acceptance -------------------------
@@ -1839,6 +2228,7 @@ def test_signing_from_many_threads_while_the_cache_turns_over() -> None:
 # -- import cost ------------------------------------------------------------------------
 
 
+@mutmut_rewrites_the_module
 def test_import_loads_nothing_the_cli_alone_needs() -> None:
     code = (
         "import sys; before = set(sys.modules); import magiclink; "
@@ -2117,7 +2507,10 @@ def test_cli_inspect_odd_and_malformed_tokens(cli) -> None:  # type: ignore[no-u
 def test_cli_inspect_escapes_what_a_terminal_would_run(cli) -> None:  # type: ignore[no-untyped-def]
     # U+202E reverses the text that follows; U+009B is a C1 control sequence
     # introducer; ESC starts an escape sequence.
-    token = sign_claims(claims(iss="\u202e\u009b31m\x1b[2J"), header={"alg": "HS256", "typ": "JWT", "kid": "é"})
+    token = sign_claims(
+        claims(iss="\u202e\u009b31m\x1b[2J"),
+        header={"alg": "HS256", "typ": "JWT", "kid": "é"},
+    )
     status, out, _ = cli("inspect", token)
     assert status == 0 and out.isascii()
     assert "\\u202e\\u009b31m\\u001b[2J" in out and "\\u00e9" in out
@@ -2163,6 +2556,7 @@ def test_python_dash_m_runs_the_cli(
     assert verify_token(capsys.readouterr().out.strip(), KEY)["sub"] == "5"
 
 
+@mutmut_rewrites_the_module
 def test_vendored_copy_runs_as_a_script_in_a_subprocess(tmp_path: Path) -> None:
     shutil.copy(HERE / "magiclink.py", tmp_path / "magiclink.py")
     env = {**os.environ, "INVOICED_MAGIC_LINK_KEY": KEY}
