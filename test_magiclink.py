@@ -1609,6 +1609,11 @@ MESSAGES: list[Any] = [
         MagicLinkError,
         "issuer makes the token too long",
     ),
+    (
+        lambda: generate_token(KEY, 1, issuer="\u2028" * 1100),  # 6600 once escaped
+        MagicLinkError,
+        "issuer makes the token too long",
+    ),
     (lambda: generate_token(KEY, 1, "60"), MagicLinkError, "ttl must be a number"),  # type: ignore[arg-type]
     (
         lambda: generate_token(KEY, 1, float("nan")),
