@@ -28,6 +28,7 @@ and inspects links from the shell.
 from __future__ import annotations
 
 import binascii
+import collections  # already loaded by re
 import hashlib
 import hmac
 import json
@@ -42,14 +43,18 @@ __all__ = [
     "ImmatureTokenError",
     "InvalidAlgorithmError",
     "InvalidClaimsError",
+    "InvalidLinkError",
     "InvalidSignatureError",
     "InvalidTokenError",
     "MagicLinkError",
     "MalformedTokenError",
+    "PortalLink",
     "build_url",
     "generate_token",
     "magic_link",
+    "parse_url",
     "verify_token",
+    "verify_url",
 ]
 
 __version__ = "1.1.0"
@@ -58,7 +63,7 @@ __version__ = "1.1.0"
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable
-    from typing import Any
+    from typing import Any, NamedTuple
 
     _Key = str | bytes
     _Pads = tuple[Any, Any]  # inner and outer SHA-256 states of one key
@@ -66,8 +71,9 @@ if TYPE_CHECKING:
 #: The ``iss`` claim of tokens made here unless the caller names its service.
 DEFAULT_ISSUER = "magiclink-python"
 
-#: Pages the portal accepts in ``?redirect_to=`` (``my_account`` is listed in
-#: Invoiced's documentation too, and lands on the account page).
+#: Pages the portal opens for ``?redirect_to=``.  Invoiced's documentation
+#: also lists ``my_account``, which the portal does not know (it lands on the
+#: account page only by a fallback): it is accepted and written ``account``.
 REDIRECT_PAGES = (
     "account",
     "credit_notes",
@@ -79,8 +85,11 @@ REDIRECT_PAGES = (
     "open_item_statement",
     "add_payment_method",
     "update_billing_info",
-    "my_account",
 )
+_REDIRECT_ALIASES = {"my_account": "account"}
+
+# ?locale=: a language (fr), or a language and a country (fr_CA).
+_LOCALE = re.compile(r"[a-z]{2,3}(?:_[A-Z]{2})?")
 
 #: Longer tokens are rejected before any decoding.
 MAX_TOKEN_LENGTH = 8192
@@ -127,8 +136,14 @@ _ACCEPTED_TYPES = ("jwt", "application/jwt")
 _MAX_JSON_DEPTH = 32
 
 _HOST_CHARS = b"abcdefghijklmnopqrstuvwxyz0123456789-"
+_HEX_DIGITS = b"0123456789abcdef"
 _MAX_LABEL_LENGTH = 63
 _MAX_DOMAIN_LENGTH = 253
+_INVOICED_DOMAIN = "invoiced.com"
+_SANDBOX_DOMAIN = "sandbox.invoiced.com"
+
+# The longest link build_url can make: scheme, host, path, token and query.
+_MAX_LINK_LENGTH = 8 + _MAX_DOMAIN_LENGTH + 7 + MAX_TOKEN_LENGTH + 64
 
 # HMAC (RFC 2104): translation tables that XOR every byte of the padded key
 # with ipad (0x36) or opad (0x5C).
@@ -170,6 +185,50 @@ class ImmatureTokenError(InvalidTokenError):
 
 class InvalidClaimsError(InvalidTokenError):
     """A claim is missing, of the wrong type, out of range or not accepted."""
+
+
+class InvalidLinkError(InvalidTokenError):
+    """The URL is not a portal link that :func:`build_url` could have made,
+    or it is for another portal than the one expected."""
+
+
+_PORTAL_LINK_FIELDS = ("token", "company", "domain", "sandbox", "redirect_to", "locale")
+
+if TYPE_CHECKING:
+
+    class _PortalLinkTuple(NamedTuple):
+        token: str
+        company: str | None
+        domain: str | None
+        sandbox: bool
+        redirect_to: str | None
+        locale: str | None
+
+else:  # the same named tuple, without importing typing at run time
+    _PortalLinkTuple = collections.namedtuple("PortalLink", _PORTAL_LINK_FIELDS)
+
+
+class PortalLink(_PortalLinkTuple):
+    """A portal link taken apart: the arguments :func:`build_url` took.
+
+    ``token``; ``company`` (lower case) with ``sandbox``, or ``domain`` (lower
+    case); ``redirect_to`` and ``locale``, or None.  Its repr shows only the
+    start of the token, which is a credential.
+
+    >>> parse_url("https://acme.invoiced.com/login/aa.bb.cc?locale=fr")
+    PortalLink(token='aa.bb.cc', company='acme', domain=None, sandbox=False, \
+redirect_to=None, locale='fr')
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        shown = self.token if len(self.token) <= 12 else self.token[:12] + "..."
+        fields = [f"token={shown!r}"]
+        fields += [
+            f"{name}={getattr(self, name)!r}" for name in _PORTAL_LINK_FIELDS[1:]
+        ]
+        return "PortalLink(" + ", ".join(fields) + ")"
 
 
 def generate_token(
@@ -221,20 +280,24 @@ def build_url(
     sandbox: bool = False,
     domain: str | None = None,
     redirect_to: str | None = None,
+    locale: str | None = None,
 ) -> str:
     """Return the portal URL that signs the customer in with *token*.
 
     Give exactly one of *company* (the Invoiced username, the first label of
     ``{company}.invoiced.com``; *sandbox* selects ``.sandbox.invoiced.com``)
-    or *domain* (the host name of a custom portal domain).  *redirect_to*
-    names the portal page to land on, one of :data:`REDIRECT_PAGES`.
+    or *domain* (the host name of a custom portal domain, not under
+    invoiced.com).  *redirect_to* names the portal page to land on, one of
+    :data:`REDIRECT_PAGES`; *locale* the portal's language, ``fr`` or
+    ``fr_CA``.  Hosts that a browser would read otherwise (an IP address,
+    an invalid ``xn--`` label) are refused.  :func:`parse_url` is the inverse.
 
-    >>> build_url("aa.bb.cc", "acme", redirect_to="invoices")
-    'https://acme.invoiced.com/login/aa.bb.cc?redirect_to=invoices'
+    >>> build_url("aa.bb.cc", "acme", redirect_to="invoices", locale="fr_CA")
+    'https://acme.invoiced.com/login/aa.bb.cc?redirect_to=invoices&locale=fr_CA'
     >>> build_url("aa.bb.cc", domain="billing.example.com")
     'https://billing.example.com/login/aa.bb.cc'
     """
-    prefix, suffix = _url_parts(company, sandbox, domain, redirect_to)
+    prefix, suffix = _url_parts(company, sandbox, domain, redirect_to, locale)
     _split_token(token)
     return prefix + token + suffix
 
@@ -248,6 +311,7 @@ def magic_link(
     sandbox: bool = False,
     domain: str | None = None,
     redirect_to: str | None = None,
+    locale: str | None = None,
     issuer: str = DEFAULT_ISSUER,
     now: float | None = None,
 ) -> str:
@@ -257,7 +321,7 @@ def magic_link(
     >>> magic_link("secret", 1234, "acme", now=1700000000)  # doctest: +ELLIPSIS
     'https://acme.invoiced.com/login/eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.ey...'
     """
-    prefix, suffix = _url_parts(company, sandbox, domain, redirect_to)
+    prefix, suffix = _url_parts(company, sandbox, domain, redirect_to, locale)
     token = generate_token(key, customer_id, ttl, issuer=issuer, now=now)
     return prefix + token + suffix
 
@@ -294,11 +358,103 @@ def verify_token(
       ...
     magiclink.ExpiredTokenError: token has expired
     """
+    return _verified_claims(token, *_verification_options(key, leeway, now, issuer))
+
+
+def parse_url(url: str) -> PortalLink:
+    """Take a portal link apart: the strict inverse of :func:`build_url`.
+
+    Only what :func:`build_url` could have made is accepted (scheme and host
+    in any letter case; ``redirect_to=my_account`` is read as ``account``);
+    anything else raises :class:`InvalidLinkError`.  The token is checked for
+    its form only: :func:`verify_url` also verifies it.
+
+    >>> link = parse_url("https://acme.sandbox.invoiced.com/login/aa.bb.cc")
+    >>> link.company, link.sandbox, link.token
+    ('acme', True, 'aa.bb.cc')
+    """
+    if not isinstance(url, str):
+        raise InvalidLinkError("link must be a str")
+    if len(url) > _MAX_LINK_LENGTH:
+        raise InvalidLinkError("link is too long")
+    if not (url.isascii() and url.isprintable()) or " " in url:
+        raise InvalidLinkError("link has a space, a control or a non-ASCII character")
+    if url[:8].lower() != "https://":
+        raise InvalidLinkError("link must start with https://")
+    host, _, rest = url[8:].partition("/")
+    company, sandbox, domain = _parse_host(host)
+    path, question, query = rest.partition("?")
+    if not path.startswith("login/"):
+        raise InvalidLinkError("link path must be /login/TOKEN")
+    token = path[6:]
+    if "#" in token or "#" in query:
+        raise InvalidLinkError("link must not have a fragment")
+    try:
+        _split_token(token)
+    except MalformedTokenError:
+        raise InvalidLinkError("link path must be /login/TOKEN") from None
+    redirect_to, locale = _parse_query(query) if question else (None, None)
+    return PortalLink(token, company, domain, sandbox, redirect_to, locale)
+
+
+def verify_url(
+    url: str,
+    key: str | bytes | Iterable[str | bytes],
+    *,
+    company: str | None = None,
+    domain: str | None = None,
+    sandbox: bool | None = None,
+    leeway: float = 0,
+    now: float | None = None,
+    issuer: str | Iterable[str] | None = None,
+) -> dict[str, Any]:
+    """Return the claims of the token in portal link *url*, if the link is one
+    :func:`build_url` could have made and its token is valid.
+
+    With *company* or *domain* the link must be for that portal (letter case
+    ignored), and with *sandbox* (True or False) for that kind of account;
+    None means not checked.  Another portal raises :class:`InvalidLinkError`
+    before the token is looked at.  The other arguments are those of
+    :func:`verify_token`.
+
+    >>> url = magic_link("secret", 42, "acme", now=1700000000)
+    >>> verify_url(url, "secret", company="acme", now=1700000000)["sub"]
+    '42'
+    """
+    expected = _expected_portal(company, domain, sandbox)
+    options = _verification_options(key, leeway, now, issuer)
+    link = parse_url(url)
+    if not _is_expected_portal(link, *expected):
+        raise InvalidLinkError("link is for another portal")
+    return _verified_claims(link.token, *options)
+
+
+# -- verification ---------------------------------------------------------------
+
+
+def _verification_options(
+    key: _Key | Iterable[_Key],
+    leeway: object,
+    now: object,
+    issuer: str | Iterable[str] | None,
+) -> tuple[list[_Pads], float, float, frozenset[str] | None]:
     key_pads = _verification_pads(key)
-    if leeway or type(leeway) is not int:  # the default 0 needs no check
-        leeway = _non_negative("leeway", leeway)
+    # The default 0 needs no check.
+    seconds = (
+        _non_negative("leeway", leeway) if leeway or type(leeway) is not int else 0
+    )
     clock = time.time() if now is None else _finite("now", now)
     issuers = None if issuer is None else _accepted_issuers(issuer)
+    return key_pads, seconds, clock, issuers
+
+
+def _verified_claims(
+    token: object,
+    key_pads: list[_Pads],
+    leeway: float,
+    clock: float,
+    issuers: frozenset[str] | None,
+) -> dict[str, Any]:
     signing_input, header, payload, signature = _split_token(token)
     if header not in _KNOWN_HEADER_SEGMENTS:
         _check_header(_decode_json_object(header, "header"))
@@ -562,27 +718,66 @@ def _expiry(ttl: object, now: object) -> int:
 
 
 def _url_parts(
-    company: object, sandbox: object, domain: object, redirect_to: object
+    company: object,
+    sandbox: object,
+    domain: object,
+    redirect_to: object,
+    locale: object,
 ) -> tuple[str, str]:
+    """The link before and after the token: https://HOST/login/ and ?QUERY."""
     if type(sandbox) is not bool:
         raise MagicLinkError("sandbox must be True or False")
     if (company is None) == (domain is None):
         raise MagicLinkError("give exactly one of company or domain")
     if company is not None:
-        label = _host_label("company", company)
-        host = label + (".sandbox.invoiced.com" if sandbox else ".invoiced.com")
+        host = _host_label("company", company) + "." + _portal_domain(sandbox)
     elif sandbox:
         raise MagicLinkError("sandbox goes with company, not domain")
     else:
         host = _domain_name(domain)
-    suffix = ""
+    query = []
     if redirect_to is not None:
-        if redirect_to not in REDIRECT_PAGES or type(redirect_to) is not str:
-            raise MagicLinkError(
-                "redirect_to must be one of: " + ", ".join(REDIRECT_PAGES)
-            )
-        suffix = "?redirect_to=" + redirect_to
-    return "https://" + host + "/login/", suffix
+        query.append("redirect_to=" + _redirect_page(redirect_to))
+    if locale is not None:
+        query.append("locale=" + _locale(locale))
+    return "https://" + host + "/login/", "?" + "&".join(query) if query else ""
+
+
+def _portal_domain(sandbox: bool) -> str:
+    return _SANDBOX_DOMAIN if sandbox else _INVOICED_DOMAIN
+
+
+def _redirect_page(value: object) -> str:
+    if type(value) is str:
+        if value in REDIRECT_PAGES:
+            return value
+        if value in _REDIRECT_ALIASES:
+            return _REDIRECT_ALIASES[value]
+    raise MagicLinkError("redirect_to must be one of: " + ", ".join(REDIRECT_PAGES))
+
+
+def _locale(value: object) -> str:
+    if type(value) is not str or not _LOCALE.fullmatch(value):
+        raise MagicLinkError("locale must be a language code such as fr or fr_CA")
+    return value
+
+
+def _domain_name(value: object) -> str:
+    if (
+        not isinstance(value, str)
+        or not value.isascii()
+        or len(value) > _MAX_DOMAIN_LENGTH
+    ):
+        raise MagicLinkError("domain must be an ASCII host name")
+    labels = [_host_label("domain label", label) for label in value.split(".")]
+    if len(labels) < 2:
+        raise MagicLinkError("domain must be a host name such as portal.example.com")
+    if _is_number_label(labels[-1]):
+        raise MagicLinkError("domain must be a host name, not an IP address")
+    name = ".".join(labels)
+    if name == _INVOICED_DOMAIN or name.endswith("." + _INVOICED_DOMAIN):
+        raise MagicLinkError("domain must not be under invoiced.com: give company")
+    return name
 
 
 def _host_label(name: str, value: object) -> str:
@@ -598,20 +793,125 @@ def _host_label(name: str, value: object) -> str:
         or label[-1] == "-"
     ):
         raise MagicLinkError(f"{name} must be 1-63 letters, digits or inner hyphens")
+    if label.startswith("xn--") and not _is_valid_a_label(label):
+        raise MagicLinkError(f"{name} is an xn-- label that browsers refuse")
     return label
 
 
-def _domain_name(value: object) -> str:
-    if (
-        not isinstance(value, str)
-        or not value.isascii()
-        or len(value) > _MAX_DOMAIN_LENGTH
-    ):
-        raise MagicLinkError("domain must be an ASCII host name")
-    labels = [_host_label("domain label", label) for label in value.split(".")]
-    if len(labels) < 2 or labels[-1].isdigit():
-        raise MagicLinkError("domain must be a host name such as portal.example.com")
-    return ".".join(labels)
+def _is_number_label(label: str) -> bool:
+    """Whether a browser reads the last label of a host as a number, and the
+    host as an IPv4 address (WHATWG URL Standard, "ends in a number")."""
+    if label.isdigit():
+        return True
+    return label[:2] == "0x" and not label[2:].encode("ascii").translate(
+        None, _HEX_DIGITS
+    )
+
+
+def _is_valid_a_label(label: str) -> bool:
+    """Whether an xn-- label is one a browser reads as written.
+
+    Browsers refuse a label that is not Punycode, or that decodes to a label
+    UTS 46 forbids or would map to another.  This check is stricter, never
+    looser: the decoded label must be non-ASCII letters, marks, digits and
+    hyphens of Unicode 3.2, written left to right, not starting with a mark,
+    unchanged by NFKC and case folding, and encoded back to exactly *label*
+    by the standard library's IDNA 2003 codec.
+    """
+    import unicodedata  # only for internationalized labels
+
+    try:
+        decoded = label[4:].encode("ascii").decode("punycode")
+        encoded = decoded.encode("idna")
+    except UnicodeError:
+        return False
+    folded = unicodedata.normalize("NFKC", decoded).casefold()
+    return (
+        encoded == label.encode("ascii")
+        and not decoded.isascii()
+        and unicodedata.normalize("NFKC", folded) == decoded
+        and unicodedata.category(decoded[0])[0] != "M"
+        and all(_is_ltr_label_character(unicodedata, char) for char in decoded)
+    )
+
+
+# Letters and marks that UTS 46 disallows although IDNA 2003 took them: the
+# Hangul fillers and the Khmer inherent vowels.
+_DISALLOWED_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u17b4\u17b5")
+
+
+def _is_ltr_label_character(unicodedata: Any, char: str) -> bool:
+    # A hyphen, or a letter, mark or digit of Unicode 3.2 that is not written
+    # right to left (so that no RFC 5893 Bidi rule applies to the host).
+    return char == "-" or (
+        unicodedata.ucd_3_2_0.category(char)[0] in "LMN"
+        and unicodedata.bidirectional(char) in ("L", "EN", "NSM")
+        and char not in _DISALLOWED_LETTERS
+    )
+
+
+def _parse_host(host: str) -> tuple[str | None, bool, str | None]:
+    """(company, sandbox, domain) of a link's host, as build_url took them."""
+    if "@" in host:
+        raise InvalidLinkError("link must not have user info")
+    if ":" in host:
+        raise InvalidLinkError("link must not have a port")
+    name = host.lower()
+    company, _, parent = name.partition(".")
+    try:
+        if parent in (_INVOICED_DOMAIN, _SANDBOX_DOMAIN):
+            return _host_label("company", company), parent == _SANDBOX_DOMAIN, None
+        return None, False, _domain_name(name)
+    except MagicLinkError:
+        raise InvalidLinkError("link host is not a valid portal host") from None
+
+
+def _parse_query(query: str) -> tuple[str | None, str | None]:
+    """redirect_to and locale from a link's query (the text after "?")."""
+    values: dict[str, str] = {}
+    for parameter in query.split("&"):
+        name, equals, value = parameter.partition("=")
+        if name not in ("redirect_to", "locale") or not equals or name in values:
+            raise InvalidLinkError(
+                "link query may only hold redirect_to and locale, once each"
+            )
+        values[name] = value
+    try:
+        redirect_to = values.get("redirect_to")
+        locale = values.get("locale")
+        return (
+            None if redirect_to is None else _redirect_page(redirect_to),
+            None if locale is None else _locale(locale),
+        )
+    except MagicLinkError:
+        raise InvalidLinkError("link query has an unknown page or locale") from None
+
+
+def _expected_portal(
+    company: object, domain: object, sandbox: object
+) -> tuple[str | None, str | None, bool | None]:
+    if company is not None and domain is not None:
+        raise MagicLinkError("give at most one of company or domain")
+    if sandbox is not None and type(sandbox) is not bool:
+        raise MagicLinkError("sandbox must be True, False or None")
+    return (
+        None if company is None else _host_label("company", company),
+        None if domain is None else _domain_name(domain),
+        sandbox,
+    )
+
+
+def _is_expected_portal(
+    link: PortalLink,
+    company: str | None,
+    domain: str | None,
+    sandbox: bool | None,
+) -> bool:
+    return (
+        (company is None or link.company == company)
+        and (domain is None or link.domain == domain)
+        and (sandbox is None or link.sandbox == sandbox)
+    )
 
 
 # -- encodings ------------------------------------------------------------------

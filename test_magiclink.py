@@ -34,14 +34,18 @@ from magiclink import (
     ImmatureTokenError,
     InvalidAlgorithmError,
     InvalidClaimsError,
+    InvalidLinkError,
     InvalidSignatureError,
     InvalidTokenError,
     MagicLinkError,
     MalformedTokenError,
+    PortalLink,
     build_url,
     generate_token,
     magic_link,
+    parse_url,
     verify_token,
+    verify_url,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -533,8 +537,15 @@ def test_redirect_pages_are_the_portals() -> None:
         "open_item_statement",
         "add_payment_method",
         "update_billing_info",
-        "my_account",
     }
+    assert len(REDIRECT_PAGES) == 10
+
+
+def test_my_account_from_invoiceds_documentation_is_written_as_account() -> None:
+    # The portal's map has no my_account; it only landed on the account page
+    # through a fallback.
+    url = build_url(TOKEN, "acme", redirect_to="my_account")
+    assert url.endswith("?redirect_to=account")
 
 
 HOST_ATTACKS = [
@@ -683,6 +694,486 @@ def test_magic_link_checks_the_url_before_signing(
         magic_link(KEY, 1, "evil.com/")
     with pytest.raises(MagicLinkError, match="redirect_to"):
         magic_link(KEY, 1, "acme", redirect_to="admin")
+
+
+# -- locales and hosts a browser reads as we do ------------------------------------
+
+
+@pytest.mark.parametrize("locale", ["fr", "en", "fil", "fr_CA", "pt_BR", "zh_TW"])
+def test_locales_are_written_after_redirect_to(locale: str) -> None:
+    url = build_url(TOKEN, "acme", redirect_to="pay", locale=locale)
+    assert url.endswith(f"/login/{TOKEN}?redirect_to=pay&locale={locale}")
+    assert build_url(TOKEN, "acme", locale=locale).endswith(f"?locale={locale}")
+
+
+@pytest.mark.parametrize(
+    "locale",
+    [
+        "",
+        "f",
+        "FR",
+        "Fr",
+        "fren",
+        "fr_ca",
+        "fr-CA",
+        "fr_CAN",
+        "fr_C",
+        "fr_",
+        "_CA",
+        "fr CA",
+        "fr_CA ",
+        "fr\n",
+        "ｆｒ",
+        "fr&x=1",
+        "fr#",
+        "é",
+        5,
+        b"fr",
+        ["fr"],
+    ],
+)
+def test_bad_locales_are_refused_before_signing(locale: object) -> None:
+    with pytest.raises(MagicLinkError, match="locale must be a language code"):
+        build_url(TOKEN, "acme", locale=locale)  # type: ignore[arg-type]
+    with pytest.raises(MagicLinkError, match="locale"):
+        magic_link(None, 1, "acme", locale=locale)  # type: ignore[arg-type]
+
+
+# Hosts with what a WHATWG URL parser makes of them: Node.js 20.20.2's
+# `new URL("https://" + host + "/").hostname` (2026-11-25), None where it
+# throws.  Where Node gives the host back unchanged, build_url may accept it;
+# elsewhere it must refuse.  Five that Node accepts are refused by choice
+# (ß, Hebrew, a letter newer than Unicode 3.2, an emoji, an underscore): see
+# the README.
+WHATWG_HOSTS = [
+    ("billing.example.com", "billing.example.com", True),
+    ("portal.example.co.uk", "portal.example.co.uk", True),
+    ("xn--bcher-kva.example", "xn--bcher-kva.example", True),
+    ("xn--mnchen-3ya.de", "xn--mnchen-3ya.de", True),
+    ("xn--e1afmkfd.example", "xn--e1afmkfd.example", True),
+    ("xn--fiqs8s.example", "xn--fiqs8s.example", True),
+    ("xn--0ca.example", "xn--0ca.example", True),
+    ("XN--BCHER-KVA.example", "xn--bcher-kva.example", True),
+    ("a.0x1g", "a.0x1g", True),
+    ("a.1e5", "a.1e5", True),
+    ("a.00x", "a.00x", True),
+    ("ab--cd.example", "ab--cd.example", True),
+    ("1234.example", "1234.example", True),
+    ("x.a0x1", "x.a0x1", True),
+    ("0x7f.example", "0x7f.example", True),
+    ("0x7f.0.0.0x1", "127.0.0.1", False),
+    ("1.2.3.4", "1.2.3.4", False),
+    ("127.0.0.1", "127.0.0.1", False),
+    ("example.0x", None, False),
+    ("example.0X", None, False),
+    ("example.0xff", None, False),
+    ("example.0XfF", None, False),
+    ("a.0x", None, False),
+    ("a.123", None, False),
+    ("a.09", None, False),
+    ("a.0", None, False),
+    ("xn--zz.example", None, False),
+    ("xn--a.example", None, False),
+    ("xn--abc.example", None, False),
+    ("xn--bcher-kva.xn--zz", None, False),
+    ("xn--zca.example", "xn--zca.example", False),  # ß: IDNA 2003 maps it
+    ("xn--4dbrk0ce.example", "xn--4dbrk0ce.example", False),  # right to left
+    ("xn--80ak6aa92e.com", "xn--80ak6aa92e.com", False),  # U+04CF: after Unicode 3.2
+    ("xn--ls8h.example", "xn--ls8h.example", False),  # an emoji
+    ("a_b.example", "a_b.example", False),  # not a host name (RFC 952)
+]
+
+
+@pytest.mark.parametrize(("host", "browser", "accepted"), WHATWG_HOSTS)
+def test_domains_are_accepted_only_where_a_browser_reads_them_unchanged(
+    host: str, browser: str | None, accepted: bool
+) -> None:
+    if accepted:
+        assert browser == host.lower()  # the table's own rule
+        url = build_url(TOKEN, domain=host)
+        assert url == f"https://{browser}/login/{TOKEN}"
+        assert parse_url(url).domain == browser
+    else:
+        with pytest.raises(MagicLinkError, match="domain"):
+            build_url(TOKEN, domain=host)
+        with pytest.raises(InvalidLinkError, match="host"):
+            parse_url(f"https://{host}/login/{TOKEN}")
+
+
+@pytest.mark.parametrize(
+    "company", ["xn--zz", "xn--a", "xn--abc", "xn--zca", "xn--", "xn--ls8h"]
+)
+def test_companies_that_are_invalid_a_labels_are_refused(company: str) -> None:
+    with pytest.raises(MagicLinkError, match="company"):
+        build_url(TOKEN, company)
+    assert build_url(TOKEN, "xn--bcher-kva").startswith(
+        "https://xn--bcher-kva.invoiced.com/"
+    )
+
+
+@pytest.mark.parametrize(
+    "label",
+    [
+        "xn--osd",  # U+115F HANGUL CHOSEONG FILLER: UTS 46 disallows it
+        "xn--0gj",  # U+2C7D, newer than Unicode 3.2: UTS 46 maps it to v
+        "xn--x-4xn",  # U+213C DOUBLE-STRUCK SMALL PI: NFKC makes it pi
+        "xn--a-ecp",  # U+0301 after a: NFC composes it
+        "xn--1ug",  # U+200D ZERO WIDTH JOINER
+        "xn--ngb",  # U+0627 ARABIC LETTER ALEF: right to left
+    ],
+)
+def test_a_labels_a_browser_maps_or_refuses_are_refused(label: str) -> None:
+    assert not magiclink._is_valid_a_label(label)
+
+
+@pytest.mark.parametrize(
+    "domain",
+    [
+        "invoiced.com",
+        "acme.invoiced.com",
+        "a.b.invoiced.com",
+        "ACME.Invoiced.COM",
+        "acme.sandbox.invoiced.com",
+    ],
+)
+def test_custom_domains_under_invoiced_com_are_refused(domain: str) -> None:
+    with pytest.raises(MagicLinkError, match="give company"):
+        build_url(TOKEN, domain=domain)
+    assert build_url(TOKEN, domain="invoiced.com.example").startswith(
+        "https://invoiced.com.example/"
+    )
+
+
+# -- parse_url and verify_url -------------------------------------------------------
+
+
+def test_parse_url_inverts_build_url_for_every_combination() -> None:
+    rng = random.Random(9)
+    hosts: list[dict[str, Any]] = [
+        {"company": "acme"},
+        {"company": "Acme-Co9"},
+        {"company": "xn--bcher-kva"},
+        {"company": "a" * 63},
+        {"company": "acme", "sandbox": True},
+        {"company": "acme", "sandbox": False},
+        {"domain": "billing.example.com"},
+        {"domain": "Portal.Example.CO.uk"},
+        {"domain": "xn--bcher-kva.example"},
+    ]
+    pages = [None, *REDIRECT_PAGES, "my_account"]
+    locales = [None, "fr", "de", "fil", "fr_CA", "pt_BR"]
+    seen = set()
+    for _ in range(600):
+        token = generate_token(KEY, rng.randrange(1, 2**63), now=NOW)
+        host = rng.choice(hosts)
+        arguments = dict(
+            host, redirect_to=rng.choice(pages), locale=rng.choice(locales)
+        )
+        url = build_url(token, **arguments)
+        link = parse_url(url)
+        assert isinstance(link, PortalLink) and link.token == token
+        expected = {
+            "company": None,
+            "domain": None,
+            **{
+                name: value.lower() for name, value in host.items() if name != "sandbox"
+            },
+            "sandbox": host.get("sandbox", False),
+            "redirect_to": "account"
+            if arguments["redirect_to"] == "my_account"
+            else arguments["redirect_to"],
+            "locale": arguments["locale"],
+        }
+        assert link._asdict() == {"token": token, **expected}
+        assert build_url(**link._asdict()) == url
+        seen.add(
+            (tuple(host), arguments["redirect_to"] is None, arguments["locale"] is None)
+        )
+    assert len(seen) == 12
+
+
+def test_parse_url_reads_either_query_order_and_any_case_of_scheme_and_host() -> None:
+    link = parse_url(
+        f"HTTPS://ACME.Sandbox.Invoiced.COM/login/{TOKEN}?locale=fr&redirect_to=pay"
+    )
+    assert link == PortalLink(TOKEN, "acme", None, True, "pay", "fr")
+    assert (
+        parse_url(
+            f"https://acme.invoiced.com/login/{TOKEN}?redirect_to=my_account"
+        ).redirect_to
+        == "account"
+    )
+
+
+def test_portal_link_repr_shows_only_the_start_of_the_token() -> None:
+    link = parse_url(f"https://acme.invoiced.com/login/{TOKEN}")
+    assert TOKEN not in repr(link) and TOKEN[:12] in repr(link)
+    assert repr(link).startswith("PortalLink(token=") and "company='acme'" in repr(link)
+    assert link.token == TOKEN and link[0] == TOKEN
+
+
+GOOD_LINK = f"https://acme.invoiced.com/login/{TOKEN}"
+HOSTILE_URLS = [
+    pytest.param(f"http://acme.invoiced.com/login/{TOKEN}", id="http"),
+    pytest.param(f"https:/acme.invoiced.com/login/{TOKEN}", id="one-slash"),
+    pytest.param(f"https:acme.invoiced.com/login/{TOKEN}", id="no-slashes"),
+    pytest.param(f"//acme.invoiced.com/login/{TOKEN}", id="scheme-relative"),
+    pytest.param(f"/login/{TOKEN}", id="path-only"),
+    pytest.param(f"javascript://acme.invoiced.com/login/{TOKEN}", id="javascript"),
+    pytest.param(f"ftp://acme.invoiced.com/login/{TOKEN}", id="ftp"),
+    pytest.param(f"https://user@acme.invoiced.com/login/{TOKEN}", id="user-info"),
+    pytest.param(
+        f"https://acme.invoiced.com@evil.example/login/{TOKEN}", id="user-info-host"
+    ),
+    pytest.param(
+        f"https://user:pw@acme.invoiced.com/login/{TOKEN}", id="user-password"
+    ),
+    pytest.param(f"https://acme.invoiced.com:443/login/{TOKEN}", id="port"),
+    pytest.param(f"https://acme.invoiced.com:/login/{TOKEN}", id="empty-port"),
+    pytest.param(f"https://acme.invoiced.com:8443/login/{TOKEN}", id="other-port"),
+    pytest.param(f"https://acme.invoiced.com\\login\\{TOKEN}", id="backslashes"),
+    pytest.param(
+        f"https://acme.invoiced.com\\@evil.example/login/{TOKEN}", id="backslash-at"
+    ),
+    pytest.param(f"https://acme.invoiced.com/login\\{TOKEN}", id="backslash-in-path"),
+    pytest.param(f"https://acme.invoiced.com/login%2F{TOKEN}", id="encoded-slash"),
+    pytest.param(
+        f"https://acme.invoiced.com/login/{TOKEN}%2Fx", id="encoded-slash-token"
+    ),
+    pytest.param(
+        f"https://acme.invoiced.com%2Fevil.example/login/{TOKEN}",
+        id="encoded-slash-host",
+    ),
+    pytest.param(f"https://acme.invoiced.com//login/{TOKEN}", id="double-slash"),
+    pytest.param(f"https://acme.invoiced.com/login//{TOKEN}", id="double-slash-token"),
+    pytest.param(
+        f"https://acme.invoiced.com/portal/login/{TOKEN}", id="extra-segment-before"
+    ),
+    pytest.param(f"https://acme.invoiced.com/login/{TOKEN}/", id="trailing-slash"),
+    pytest.param(
+        f"https://acme.invoiced.com/login/{TOKEN}/x", id="extra-segment-after"
+    ),
+    pytest.param(f"https://acme.invoiced.com/login/../login/{TOKEN}", id="dot-dot"),
+    pytest.param(f"https://acme.invoiced.com/./login/{TOKEN}", id="dot-segment"),
+    pytest.param(f"https://acme.invoiced.com/LOGIN/{TOKEN}", id="path-case"),
+    pytest.param(f"https://acme.invoiced.com/login/{TOKEN};x", id="semicolon"),
+    pytest.param("https://acme.invoiced.com/login/", id="no-token"),
+    pytest.param("https://acme.invoiced.com/login", id="no-token-no-slash"),
+    pytest.param("https://acme.invoiced.com/", id="root"),
+    pytest.param("https://acme.invoiced.com", id="no-path"),
+    pytest.param("https://acme.invoiced.com/login/a.b", id="two-segments"),
+    pytest.param("https://acme.invoiced.com/login/a.b.c.d", id="four-segments"),
+    pytest.param("https://acme.invoiced.com/login/a..c", id="empty-segment"),
+    pytest.param(f"https://acme.invoiced.com/login/{TOKEN}=", id="padding"),
+    pytest.param(f"https://acme.invoiced.com/login/{TOKEN}?", id="empty-query"),
+    pytest.param(f"https://acme.invoiced.com/login/{TOKEN}#", id="empty-fragment"),
+    pytest.param(f"https://acme.invoiced.com/login/{TOKEN}#x", id="fragment"),
+    pytest.param(
+        f"https://acme.invoiced.com/login/{TOKEN}?redirect_to=pay#x",
+        id="query-fragment",
+    ),
+    pytest.param(
+        f"https://acme.invoiced.com/login/{TOKEN}?redirect_to=pay&",
+        id="trailing-ampersand",
+    ),
+    pytest.param(
+        f"https://acme.invoiced.com/login/{TOKEN}?&redirect_to=pay",
+        id="leading-ampersand",
+    ),
+    pytest.param(
+        f"https://acme.invoiced.com/login/{TOKEN}?x=1", id="unknown-parameter"
+    ),
+    pytest.param(
+        f"https://acme.invoiced.com/login/{TOKEN}?redirect_to=pay&x=1",
+        id="extra-parameter",
+    ),
+    pytest.param(
+        f"https://acme.invoiced.com/login/{TOKEN}?redirect_to=pay&redirect_to=pay",
+        id="repeated-page",
+    ),
+    pytest.param(
+        f"https://acme.invoiced.com/login/{TOKEN}?locale=fr&locale=de",
+        id="repeated-locale",
+    ),
+    pytest.param(
+        f"https://acme.invoiced.com/login/{TOKEN}?redirect_to", id="no-equals"
+    ),
+    pytest.param(
+        f"https://acme.invoiced.com/login/{TOKEN}?redirect_to=", id="empty-page"
+    ),
+    pytest.param(
+        f"https://acme.invoiced.com/login/{TOKEN}?redirect_to=admin", id="unknown-page"
+    ),
+    pytest.param(
+        f"https://acme.invoiced.com/login/{TOKEN}?redirect_to=Pay", id="page-case"
+    ),
+    pytest.param(
+        f"https://acme.invoiced.com/login/{TOKEN}?redirect_to=%70ay", id="encoded-page"
+    ),
+    pytest.param(
+        f"https://acme.invoiced.com/login/{TOKEN}?redirect_to=https://evil.example",
+        id="page-url",
+    ),
+    pytest.param(
+        f"https://acme.invoiced.com/login/{TOKEN}?locale=fr-CA", id="locale-hyphen"
+    ),
+    pytest.param(
+        f"https://acme.invoiced.com/login/{TOKEN}?locale=FR", id="locale-case"
+    ),
+    pytest.param(
+        f"https://acme.invoiced.com/login/{TOKEN}?Locale=fr", id="parameter-case"
+    ),
+    pytest.param(
+        f"https://acme.invoiced.com/login/{TOKEN}?redirect_to=pay;locale=fr",
+        id="semicolon-query",
+    ),
+    pytest.param(f" {GOOD_LINK}", id="leading-space"),
+    pytest.param(f"{GOOD_LINK} ", id="trailing-space"),
+    pytest.param(f"{GOOD_LINK}\n", id="newline"),
+    pytest.param(
+        f"https://acme.invoiced.com/login/{TOKEN[:20]}\t{TOKEN[20:]}", id="tab-in-token"
+    ),
+    pytest.param(
+        f"https://acme.invoiced.com/login/{TOKEN[:20]} {TOKEN[20:]}",
+        id="space-in-token",
+    ),
+    pytest.param(f"https://acme .invoiced.com/login/{TOKEN}", id="space-in-host"),
+    pytest.param(f"https://acme.invoiced.com/login/{TOKEN}\x00", id="nul"),
+    pytest.param(
+        f"https://acme.invoiced.com/login/{TOKEN}\u200b", id="zero-width-space"
+    ),
+    pytest.param(
+        f"https://acme.іnvoiced.com/login/{TOKEN}", id="cyrillic-i-look-alike"
+    ),
+    pytest.param(f"https://асme.invoiced.com/login/{TOKEN}", id="cyrillic-company"),
+    pytest.param(f"https://acme．invoiced．com/login/{TOKEN}", id="fullwidth-dots"),
+    pytest.param(f"https://acme。invoiced。com/login/{TOKEN}", id="ideographic-dots"),
+    pytest.param(f"https://ａcme.invoiced.com/login/{TOKEN}", id="fullwidth-letter"),
+    pytest.param(
+        f"https://acme.xn--nvoiced-xyz.com/login/{TOKEN}", id="bad-punycode-look-alike"
+    ),
+    pytest.param(f"https://acme.invoiced.com./login/{TOKEN}", id="trailing-dot"),
+    pytest.param(f"https://.acme.invoiced.com/login/{TOKEN}", id="leading-dot"),
+    pytest.param(f"https://acme..invoiced.com/login/{TOKEN}", id="empty-label"),
+    pytest.param(f"https://invoiced.com/login/{TOKEN}", id="bare-invoiced"),
+    pytest.param(f"https://a.b.invoiced.com/login/{TOKEN}", id="deep-subdomain"),
+    pytest.param(
+        f"https://acme.sandbox.invoiced.com.evil.example/login/{TOKEN}/x",
+        id="suffix-trick",
+    ),
+    pytest.param(f"https://-acme.invoiced.com/login/{TOKEN}", id="leading-hyphen"),
+    pytest.param(f"https://acme_co.invoiced.com/login/{TOKEN}", id="underscore"),
+    pytest.param(f"https://{'a' * 64}.invoiced.com/login/{TOKEN}", id="long-label"),
+    pytest.param(f"https://127.0.0.1/login/{TOKEN}", id="ipv4"),
+    pytest.param(f"https://0x7f.0.0.0x1/login/{TOKEN}", id="hex-ipv4"),
+    pytest.param(f"https://2130706433/login/{TOKEN}", id="decimal-ipv4"),
+    pytest.param(f"https://[::1]/login/{TOKEN}", id="ipv6"),
+    pytest.param(f"https://localhost/login/{TOKEN}", id="single-label"),
+    pytest.param(f"https://xn--zz.example/login/{TOKEN}", id="invalid-punycode"),
+    pytest.param(f"https:///login/{TOKEN}", id="empty-host"),
+    pytest.param(
+        f"https://acme.invoiced.com/login/{TOKEN}" + "A" * 9000, id="too-long"
+    ),
+    pytest.param(
+        f"https://acme.invoiced.com/login/{TOKEN[:-1]}é", id="non-ascii-token"
+    ),
+    pytest.param("", id="empty"),
+    pytest.param(TOKEN, id="bare-token"),
+]
+
+
+@pytest.mark.parametrize("url", HOSTILE_URLS)
+def test_parse_url_refuses_what_build_url_could_not_have_made(url: str) -> None:
+    assert len(HOSTILE_URLS) >= 60
+    with pytest.raises(InvalidLinkError) as caught:
+        parse_url(url)
+    message = str(caught.value)
+    assert (
+        message.startswith("link ")
+        and TOKEN[:20] not in message
+        and "evil" not in message
+    )
+    assert_no_secret(caught.value, TOKEN)
+    with pytest.raises(InvalidLinkError):
+        verify_url(url, KEY, now=NOW)
+
+
+@pytest.mark.parametrize("url", [None, 5, b"https://acme.invoiced.com/login/a.b.c"])
+def test_parse_url_refuses_what_is_not_a_str(url: object) -> None:
+    with pytest.raises(InvalidLinkError, match="link must be a str"):
+        parse_url(url)  # type: ignore[arg-type]
+
+
+def test_verify_url_returns_the_claims_and_checks_the_portal_when_asked() -> None:
+    url = magic_link(
+        KEY, 4501, "Acme", sandbox=True, redirect_to="pay", locale="fr", now=NOW
+    )
+    assert verify_url(url, KEY, now=NOW)["sub"] == "4501"
+    for expected in (
+        {"company": "acme"},
+        {"company": "ACME", "sandbox": True},
+        {"sandbox": True},
+    ):
+        assert verify_url(url, KEY, now=NOW, **expected)["sub"] == "4501"
+    custom = magic_link(KEY, 4501, domain="Billing.Example.com", now=NOW)
+    assert verify_url(custom, KEY, domain="billing.EXAMPLE.com", sandbox=False, now=NOW)
+    mismatches = [
+        (url, {"company": "other"}),
+        (url, {"sandbox": False}),
+        (url, {"company": "acme", "sandbox": False}),
+        (url, {"domain": "acme.example.com"}),
+        (custom, {"company": "billing"}),
+        (custom, {"domain": "example.com"}),
+        (custom, {"sandbox": True}),
+        (f"https://acme.invoiced.com/login/{TOKEN}", {"company": "acm"}),
+    ]
+    for link, expected in mismatches:
+        with pytest.raises(InvalidLinkError, match="another portal"):
+            verify_url(link, KEY, now=NOW, **expected)
+
+
+def test_verify_url_checks_the_portal_before_the_token(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    forged = f"https://evil.example/login/{sign_claims(claims(), key='attacker')}"
+    with pytest.raises(InvalidLinkError, match="another portal"):
+        verify_url(forged, KEY, company="acme", now=NOW)
+    with pytest.raises(InvalidSignatureError):
+        verify_url(forged, KEY, now=NOW)
+
+
+def test_verify_url_passes_the_options_to_verify_token() -> None:
+    url = build_url(sign_claims(claims(exp=NOW + 5, iss="shop")), "acme")
+    assert verify_url(url, KEY, now=NOW + 6, leeway=2, issuer="shop")["iss"] == "shop"
+    with pytest.raises(ExpiredTokenError):
+        verify_url(url, KEY, now=NOW + 6)
+    with pytest.raises(InvalidClaimsError, match="iss"):
+        verify_url(url, KEY, now=NOW, issuer="other")
+    with pytest.raises(InvalidSignatureError):
+        verify_url(url, "other key", now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"company": "acme", "domain": "a.example.com"}, "at most one"),
+        ({"company": "evil.com/"}, "company"),
+        ({"domain": "127.0.0.1"}, "domain"),
+        ({"sandbox": 1}, "sandbox"),
+        ({"sandbox": "yes"}, "sandbox"),
+        ({"leeway": -1}, "leeway"),
+        ({"issuer": 5}, "issuer"),
+        ({"key": 5}, "key"),
+    ],
+)
+def test_verify_url_checks_its_arguments_first(
+    options: dict[str, object], message: str
+) -> None:
+    arguments: dict[str, Any] = {"key": KEY, "now": NOW, **options}
+    for url in (GOOD_LINK, "not a link"):
+        with pytest.raises(MagicLinkError, match=message) as caught:
+            verify_url(url, **arguments)
+        assert not isinstance(caught.value, InvalidTokenError)
 
 
 # -- verify_token: what it accepts ----------------------------------------------
@@ -1347,6 +1838,7 @@ def test_exception_hierarchy() -> None:
         ExpiredTokenError,
         ImmatureTokenError,
         InvalidClaimsError,
+        InvalidLinkError,
     ):
         assert issubclass(cls, InvalidTokenError)
         assert cls.__name__ in magiclink.__all__
@@ -1359,6 +1851,7 @@ def test_public_names_are_exactly_the_documented_ones() -> None:
     imported = {
         "annotations",
         "binascii",
+        "collections",
         "hashlib",
         "hmac",
         "json",
