@@ -62,8 +62,8 @@ __version__ = "1.1.0"
 # Names for type checkers only: importing typing would cost every cold start.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-    from typing import Any, NamedTuple
+    from collections.abc import Iterable, Iterator
+    from typing import Any, NamedTuple, NoReturn
 
     _Key = str | bytes
     _Pads = tuple[Any, Any]  # inner and outer SHA-256 states of one key
@@ -1066,6 +1066,12 @@ def _decode_unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 # -- command line ---------------------------------------------------------------
+#
+# Each command has a function that adds its arguments and one that runs it,
+# registered in _CLI_COMMANDS at the end.  Exit status: 0 success; 1 an
+# invalid token or link, or a bad row for urls; 2 a usage or input error; 141
+# when the reader of standard output has gone (as for a process that SIGPIPE
+# ends); 130 on Ctrl-C.
 
 _CLI_DESCRIPTION = """\
 Make, verify and inspect Invoiced Magic Link sign-in links.
@@ -1079,52 +1085,51 @@ _CLI_EXAMPLES = """\
 examples:
   INVOICED_MAGIC_LINK_KEY=... magiclink url 1234 --company acme
   magiclink token 1234 --ttl 300 --key-file key.txt
-  magiclink verify 'https://acme.invoiced.com/login/eyJ...' --key-file key.txt
+  magiclink urls customers.csv --company acme --ttl 7776000 > links.csv
+  magiclink verify 'https://acme.invoiced.com/login/eyJ...' --company acme
   magiclink inspect eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ...
 """
 
-_CLI_COMMANDS = {
-    "url": (
-        "print a sign-in URL for a customer",
-        "magiclink url 1234 --company acme --redirect-to invoices",
-    ),
-    "token": (
-        "print a sign-in token for a customer",
-        "magiclink token 1234 --ttl 300",
-    ),
-    "verify": (
-        "check a token or portal URL with the key and print its claims",
-        "magiclink verify 'https://acme.invoiced.com/login/eyJ...?redirect_to=pay'",
-    ),
-    "inspect": (
-        "decode a token or portal URL without the key (signature NOT verified)",
-        "magiclink inspect eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ...",
-    ),
-}
+_MAX_KEY_FILE_SIZE = 4096
+_BROKEN_PIPE_STATUS = 141
+_INTERRUPTED_STATUS = 130
+_QUOTED_TEXT = r"'[^']*'|\"[^\"]*\""
+_OPTION_NAME = r"--[A-Za-z][A-Za-z0-9-]{0,39}"
 
 
 def _main(argv: list[str] | None = None) -> int:
-    """Run the command line with *argv* (default ``sys.argv[1:]``); return
-    the exit status: 0 success, 1 invalid token, 2 usage or input error."""
+    """Run the command line with *argv* (default ``sys.argv[1:]``) and return
+    its exit status."""
+    import sys
+
     parser = _cli_parser()
     try:
         args, unknown = parser.parse_known_args(argv)
-        if unknown:  # not echoed: a key typed on the command line would be
-            parser.error(
-                "unrecognized arguments; the key goes in "
-                f"{_KEY_ENV_VAR} or --key-file, never on the command line"
-            )
+        if unknown:
+            getattr(args, "parser", parser).error(_unknown_arguments(unknown))
         status: int = args.run(args)
+        sys.stdout.flush()
     except SystemExit as exc:  # argparse has printed help or a usage error
         return exc.code if isinstance(exc.code, int) else 2
+    except BrokenPipeError:  # magiclink ... | head
+        _discard_standard_output()
+        return _BROKEN_PIPE_STATUS
+    except KeyboardInterrupt:
+        return _INTERRUPTED_STATUS
     return status
 
 
 def _cli_parser() -> Any:
     import argparse
 
+    class Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> NoReturn:
+            # argparse quotes the value it could not use, and that could be
+            # a pasted key: only option and command names are shown.
+            super().error(re.sub(_QUOTED_TEXT, _shown_if_a_name, message))
+
     formatter = argparse.RawDescriptionHelpFormatter
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="magiclink",
         description=_CLI_DESCRIPTION,
         epilog=_CLI_EXAMPLES,
@@ -1133,13 +1138,7 @@ def _cli_parser() -> Any:
     )
     parser.add_argument("--version", action="version", version=__version__)
     commands = parser.add_subparsers(title="commands", dest="command", required=True)
-    runners = {
-        "url": _cli_make,
-        "token": _cli_make,
-        "verify": _cli_verify,
-        "inspect": _cli_inspect,
-    }
-    for name, (summary, example) in _CLI_COMMANDS.items():
+    for name, (summary, example, add_arguments, run) in _CLI_COMMANDS.items():
         command = commands.add_parser(
             name,
             help=summary,
@@ -1148,74 +1147,403 @@ def _cli_parser() -> Any:
             formatter_class=formatter,
             allow_abbrev=False,
         )
-        command.set_defaults(run=runners[name], parser=command)
-        if name in ("url", "token"):
-            command.add_argument(
-                "customer_id",
-                metavar="CUSTOMER_ID",
-                type=_cli_customer_id,
-                help="Invoiced customer id (digits are taken as an integer id)",
-            )
-        else:
-            command.add_argument(
-                "token", metavar="TOKEN_OR_URL", help="a token or a whole portal URL"
-            )
-        if name == "url":
-            host = command.add_mutually_exclusive_group(required=True)
-            host.add_argument(
-                "--company", metavar="NAME", help="Invoiced username: NAME.invoiced.com"
-            )
-            host.add_argument("--domain", metavar="HOST", help="custom portal domain")
-            command.add_argument(
-                "--sandbox", action="store_true", help="use NAME.sandbox.invoiced.com"
-            )
-            command.add_argument(
-                "--redirect-to",
-                metavar="PAGE",
-                help="portal page to open: " + ", ".join(REDIRECT_PAGES),
-            )
-        if name in ("url", "token"):
-            command.add_argument(
-                "--ttl",
-                metavar="SECONDS",
-                type=float,
-                default=3600,
-                help="lifetime (default 3600)",
-            )
-            command.add_argument(
-                "--issuer",
-                metavar="NAME",
-                default=DEFAULT_ISSUER,
-                help="iss claim (default %(default)s)",
-            )
-        if name == "verify":
-            command.add_argument(
-                "--leeway",
-                metavar="SECONDS",
-                type=float,
-                default=0,
-                help="allowed clock skew (default 0)",
-            )
-            command.add_argument(
-                "--issuer",
-                metavar="NAME",
-                action="append",
-                help="accept only this iss claim (repeat to accept several)",
-            )
-        if name != "inspect":
-            command.add_argument(
-                "--key-file",
-                metavar="PATH",
-                help="read the key from PATH ('-' for standard input)",
-            )
+        add_arguments(command)
+        command.set_defaults(run=run, parser=command)
     return parser
 
 
+# -- url
+
+
+def _add_url_arguments(command: Any) -> None:
+    _add_customer_id(command)
+    _add_portal_options(command)
+    _add_token_options(command)
+    _add_key_file(command)
+
+
+def _run_url(args: Any) -> int:
+    key = _cli_key(args)
+    now = time.time()
+    try:
+        url = magic_link(
+            key,
+            args.customer_id,
+            args.company,
+            ttl=args.ttl,
+            sandbox=args.sandbox,
+            domain=args.domain,
+            redirect_to=args.redirect_to,
+            locale=args.locale,
+            issuer=args.issuer,
+            now=now,
+        )
+    except MagicLinkError as exc:
+        args.parser.error(str(exc))
+    print(url)
+    _tell_expiry(args.ttl, now)
+    return 0
+
+
+# -- token
+
+
+def _add_token_arguments(command: Any) -> None:
+    _add_customer_id(command)
+    _add_token_options(command)
+    _add_key_file(command)
+
+
+def _run_token(args: Any) -> int:
+    key = _cli_key(args)
+    now = time.time()
+    try:
+        token = generate_token(
+            key, args.customer_id, args.ttl, issuer=args.issuer, now=now
+        )
+    except MagicLinkError as exc:
+        args.parser.error(str(exc))
+    print(token)
+    _tell_expiry(args.ttl, now)
+    return 0
+
+
+def _tell_expiry(ttl: float, now: float) -> None:
+    # For a person at a terminal; a script reads standard output alone.
+    import sys
+
+    if sys.stderr.isatty():
+        print("expires " + _describe_time(_expiry(ttl, now), now), file=sys.stderr)
+
+
+# -- urls
+
+
+def _add_urls_arguments(command: Any) -> None:
+    command.add_argument(
+        "ids",
+        metavar="FILE",
+        nargs="?",
+        help="customer ids, one a line, or CSV with a header row that has an id "
+        "column, as in an Invoiced customer export (default: standard input)",
+    )
+    _add_portal_options(command)
+    _add_token_options(command)
+    _add_key_file(command)
+
+
+def _run_urls(args: Any) -> int:
+    import csv
+    import sys
+
+    key = _cli_key(args)
+    if args.ids in (None, "-") and args.key_file == "-":
+        args.parser.error("standard input cannot hold both the key and the ids")
+    now = time.time()  # one clock reading: every link expires at the same moment
+    try:
+        prefix, suffix = _url_parts(
+            args.company, args.sandbox, args.domain, args.redirect_to, args.locale
+        )
+        expires_at = _iso_utc(_expiry(args.ttl, now))
+        _check_issuer(args.issuer)
+    except MagicLinkError as exc:
+        args.parser.error(str(exc))
+    source = _open_ids(args)
+    first = source.readline()
+    header = _csv_header(first)
+    column = header.index("id") if header else 0
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow([*(header or ["customer_id"]), "url", "expires_at"])
+    rows = _csv_rows(source, len(header)) if header else _plain_rows(first, source)
+    bad_rows = 0
+    for line, fields, problem in rows:
+        try:
+            if problem:
+                raise MagicLinkError(problem)
+            customer_id = _cli_customer_id(fields[column].strip())
+            token = generate_token(
+                key, customer_id, args.ttl, issuer=args.issuer, now=now
+            )
+        except MagicLinkError as exc:
+            print(f"magiclink urls: line {line}: {exc}", file=sys.stderr)
+            bad_rows += 1
+        else:
+            writer.writerow([*fields, prefix + token + suffix, expires_at])
+    return 1 if bad_rows else 0
+
+
+def _open_ids(args: Any) -> Any:
+    """The ids as text: UTF-8, a byte order mark (as spreadsheets write it)
+    dropped, bytes that are not UTF-8 kept for _row_problem to find."""
+    import io
+    import os
+    import stat
+    import sys
+
+    if args.ids in (None, "-"):
+        binary = getattr(sys.stdin, "buffer", None)
+        if binary is None:
+            args.parser.error("standard input cannot be read")
+    else:
+        try:
+            if stat.S_ISCHR(os.stat(args.ids).st_mode):  # /dev/zero would never end
+                args.parser.error("cannot read FILE: it is a device")
+            binary = open(args.ids, "rb")  # noqa: SIM115 (read until the run ends)
+        except OSError as exc:
+            args.parser.error("cannot read FILE: " + _os_reason(exc))
+    return io.TextIOWrapper(
+        binary, encoding="utf-8-sig", errors="surrogateescape", newline=""
+    )
+
+
+def _csv_header(first_line: str) -> list[str] | None:
+    import csv
+
+    try:
+        names = next(csv.reader([first_line]), [])
+    except csv.Error:
+        return None
+    return names if "id" in names else None
+
+
+def _plain_rows(first: str, source: Any) -> Iterator[tuple[int, list[str], str]]:
+    import itertools
+
+    lines: Iterator[str] = itertools.chain([first], source) if first else iter(())
+    for line, text in enumerate(lines, 1):
+        fields = [text.strip()]
+        yield line, fields, _row_problem(fields, 0)
+
+
+def _csv_rows(source: Any, width: int) -> Iterator[tuple[int, list[str], str]]:
+    import csv
+
+    reader = csv.reader(source, strict=True)
+    while True:
+        line = reader.line_num + 2  # where the row starts; the header is line 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            yield line, [], "not a well-formed CSV row"
+            continue
+        if len(fields) != width:
+            yield line, fields, f"{len(fields)} fields where the header has {width}"
+        else:
+            yield line, fields, _row_problem(fields, -1)
+
+
+def _row_problem(fields: list[str], column: int) -> str:
+    """Why the row cannot be used, or "" (column -1: checked elsewhere)."""
+    text = "".join(fields)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return "not UTF-8 text"
+    if column >= 0 and not fields[column]:
+        return "the id is empty"
+    return ""
+
+
+# -- verify
+
+
+def _add_verify_arguments(command: Any) -> None:
+    _add_token_or_url(command)
+    command.add_argument(
+        "--company", metavar="NAME", help="the link must be for NAME.invoiced.com"
+    )
+    command.add_argument(
+        "--domain", metavar="HOST", help="the link must be for this custom domain"
+    )
+    command.add_argument(
+        "--sandbox", action="store_true", help="the link must be for a sandbox account"
+    )
+    command.add_argument(
+        "--leeway",
+        metavar="SECONDS",
+        type=float,
+        default=0,
+        help="allowed clock skew (default 0, as at the portal)",
+    )
+    command.add_argument(
+        "--issuer",
+        metavar="NAME",
+        action="append",
+        help="accept only this iss claim (repeat to accept several)",
+    )
+    _add_json(command)
+    _add_key_file(command)
+
+
+def _run_verify(args: Any) -> int:
+    import sys
+
+    key = _cli_key(args)
+    text = args.token.strip()
+    checks_host = args.company is not None or args.domain is not None or args.sandbox
+    if checks_host and not _is_link(text):
+        args.parser.error(
+            "--company, --domain and --sandbox check a link: give the URL"
+        )
+    now = time.time()
+    options = {"leeway": args.leeway, "now": now, "issuer": args.issuer}
+    try:
+        if _is_link(text):
+            claims = verify_url(
+                text,
+                key,
+                company=args.company,
+                domain=args.domain,
+                sandbox=True if args.sandbox else None,
+                **options,
+            )
+            link: PortalLink | None = parse_url(text)
+        else:
+            claims = verify_token(text, key, **options)
+            link = None
+    except InvalidTokenError as exc:
+        return _report_refusal(args, exc, "valid", text, now)
+    except MagicLinkError as exc:
+        args.parser.error(str(exc))
+    token = text if link is None else link.token
+    if args.json:
+        header = _decode_unverified(token)[0]
+        _print_json_line(_report("valid", True, claims, header, link))
+        return 0
+    _print_json(claims)
+    for line in _link_and_dates(link, claims, now):
+        print(line, file=sys.stderr)
+    return 0
+
+
+def _report_refusal(
+    args: Any, error: InvalidTokenError, verdict: str, text: str, now: float
+) -> int:
+    import sys
+
+    if args.json:
+        kind = type(error).__name__
+        _print_json_line({verdict: False, "error": kind, "reason": str(error)})
+        return 1
+    reason = str(error)
+    if isinstance(error, ExpiredTokenError):  # the signature has passed
+        token = parse_url(text).token if _is_link(text) else text
+        reason += " (" + _describe_time(_decode_unverified(token)[1]["exp"], now) + ")"
+    if isinstance(error, InvalidLinkError):
+        what = "invalid link"
+    else:
+        what = "invalid token" if verdict == "valid" else "malformed token"
+    print(f"{what}: {reason}", file=sys.stderr)
+    return 1
+
+
+# -- inspect
+
+
+def _add_inspect_arguments(command: Any) -> None:
+    _add_token_or_url(command)
+    _add_json(command)
+
+
+def _run_inspect(args: Any) -> int:
+    text = args.token.strip()
+    try:
+        link = parse_url(text) if _is_link(text) else None
+        header, claims = _decode_unverified(text if link is None else link.token)
+    except InvalidTokenError as exc:
+        return _report_refusal(args, exc, "verified", text, 0)
+    if args.json:
+        _print_json_line(_report("verified", False, claims, header, link))
+        return 0
+    print("signature: NOT verified (inspect does not use the key)")
+    print("header:")
+    _print_json(header)
+    print("claims:")
+    _print_json(claims)
+    for line in _link_and_dates(link, claims, time.time()):
+        print(line)
+    if "exp" not in claims:
+        print("expires: never: no exp claim (verify refuses such a token)")
+    elif not _is_timestamp(claims["exp"]):
+        print("expires: exp claim is not a UNIX time (verify refuses such a token)")
+    return 0
+
+
+# -- what the commands share
+
+
+def _add_customer_id(command: Any) -> None:
+    command.add_argument(
+        "customer_id",
+        metavar="CUSTOMER_ID",
+        type=_cli_customer_id,
+        help="the customer's numeric Invoiced id (not its customer number)",
+    )
+
+
+def _add_portal_options(command: Any) -> None:
+    host = command.add_mutually_exclusive_group(required=True)
+    host.add_argument(
+        "--company", metavar="NAME", help="Invoiced username: NAME.invoiced.com"
+    )
+    host.add_argument("--domain", metavar="HOST", help="custom portal domain")
+    command.add_argument(
+        "--sandbox", action="store_true", help="use NAME.sandbox.invoiced.com"
+    )
+    command.add_argument(
+        "--redirect-to",
+        metavar="PAGE",
+        help="portal page to open: " + ", ".join(REDIRECT_PAGES),
+    )
+    command.add_argument(
+        "--locale", metavar="LANGUAGE", help="portal language, such as fr or fr_CA"
+    )
+
+
+def _add_token_options(command: Any) -> None:
+    command.add_argument(
+        "--ttl",
+        metavar="SECONDS",
+        type=float,
+        default=3600,
+        help="lifetime, at least 1 (default 3600)",
+    )
+    command.add_argument(
+        "--issuer",
+        metavar="NAME",
+        default=DEFAULT_ISSUER,
+        help="iss claim (default %(default)s)",
+    )
+
+
+def _add_key_file(command: Any) -> None:
+    command.add_argument(
+        "--key-file",
+        metavar="PATH",
+        help="read the key from PATH ('-' for standard input): a regular file of "
+        "at most 4 KiB, one trailing newline allowed",
+    )
+
+
+def _add_token_or_url(command: Any) -> None:
+    command.add_argument(
+        "token", metavar="TOKEN_OR_URL", help="a token or a whole portal URL"
+    )
+
+
+def _add_json(command: Any) -> None:
+    command.add_argument(
+        "--json", action="store_true", help="print one JSON object, for scripts"
+    )
+
+
 def _cli_customer_id(text: str) -> int | str:
-    # "1234" becomes 1234; "007" stays a string, so that no digit is lost.
-    if text.isascii() and text.isdigit() and str(int(text)) == text:
-        return int(text)
-    return text
+    # Digits become the int id; other text is passed on for the library to
+    # refuse with its reason.
+    return int(text) if _is_customer_id_text(text) else text
 
 
 def _cli_key(args: Any) -> str | bytes:
@@ -1225,99 +1553,173 @@ def _cli_key(args: Any) -> str | bytes:
     if args.key_file is None:
         key: str | bytes = os.environ.get(_KEY_ENV_VAR, "")
     else:
-        try:
-            if args.key_file == "-":
-                data = sys.stdin.buffer.read()
-            else:
-                with open(args.key_file, "rb") as file:
-                    data = file.read()
-        except (OSError, AttributeError, ValueError):
-            args.parser.error("cannot read the key file given with --key-file")
-        key = data.removesuffix(b"\n").removesuffix(b"\r")
+        key = _key_file_contents(args)
     if not key:
         args.parser.error(
             f"no key: set {_KEY_ENV_VAR} or give --key-file PATH ('-' reads standard input)"
         )
+    if not (len(key) == 63 and key.isascii() and key.isalnum()):
+        print(
+            "magiclink: warning: the key is not 63 letters and digits, as the "
+            "dashboard's Magic Link keys are; links made with a wrong key fail",
+            file=sys.stderr,
+        )
     return key
 
 
-def _cli_make(args: Any) -> int:
-    key = _cli_key(args)
+def _key_file_contents(args: Any) -> bytes:
+    """The key in --key-file, refused with a reason, never shown."""
+    data = _key_from_stdin(args) if args.key_file == "-" else _key_from_file(args)
+    if len(data) > _MAX_KEY_FILE_SIZE:
+        args.parser.error("the key file is larger than 4 KiB")
+    if data.endswith(b"\r\n"):
+        data = data[:-2]
+    elif data.endswith(b"\n"):
+        data = data[:-1]
+    if data.startswith(b"\xef\xbb\xbf"):
+        args.parser.error("the key file starts with a byte order mark")
+    if data != data.strip():
+        args.parser.error("the key file has white space before or after the key")
+    if data.translate(None, bytes(range(32)) + b"\x7f") != data:
+        args.parser.error("the key file has a control character")
+    return data
+
+
+def _key_from_file(args: Any) -> bytes:
+    import os
+    import stat
+
+    # O_NONBLOCK: opening a FIFO must not wait for a writer.
     try:
-        if args.command == "token":
-            made = generate_token(key, args.customer_id, args.ttl, issuer=args.issuer)
-        else:
-            made = magic_link(
-                key,
-                args.customer_id,
-                args.company,
-                ttl=args.ttl,
-                sandbox=args.sandbox,
-                domain=args.domain,
-                redirect_to=args.redirect_to,
-                issuer=args.issuer,
-            )
-    except MagicLinkError as exc:
-        args.parser.error(str(exc))
-    print(made)
-    return 0
+        descriptor = os.open(args.key_file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        args.parser.error("cannot read the key file: " + _os_reason(exc))
+    mode = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(descriptor)
+        if stat.S_ISDIR(mode):
+            args.parser.error("cannot read the key file: it is a directory")
+        args.parser.error("the key file is not a regular file")
+    with open(descriptor, "rb") as file:
+        try:
+            data: bytes = file.read(_MAX_KEY_FILE_SIZE + 1)
+        except OSError as exc:
+            args.parser.error("cannot read the key file: " + _os_reason(exc))
+    return data
 
 
-def _cli_verify(args: Any) -> int:
+def _key_from_stdin(args: Any) -> bytes:
     import sys
 
-    key = _cli_key(args)
-    token = _token_from(args.token)
-    now = time.time()
-    try:
-        claims = verify_token(
-            token, key, leeway=args.leeway, now=now, issuer=args.issuer
-        )
-    except InvalidTokenError as exc:
-        reason = str(exc)
-        if isinstance(exc, ExpiredTokenError):
-            expires = _decode_unverified(token)[1]["exp"]
-            reason += " (" + _describe_time(expires, now) + ")"
-        print("invalid token: " + reason, file=sys.stderr)
-        return 1
-    except MagicLinkError as exc:
-        args.parser.error(str(exc))
-    _print_json(claims)
-    return 0
+    if sys.stdin is not None and sys.stdin.isatty():
+        import getpass
+
+        try:  # no echo, as for a password
+            typed = getpass.getpass("Magic Link key: ")
+        except EOFError:
+            typed = ""
+        return typed.encode("utf-8", "surrogateescape")
+    binary: Any = getattr(sys.stdin, "buffer", None)
+    if binary is None:
+        args.parser.error("cannot read the key from standard input")
+    data: bytes = binary.read(_MAX_KEY_FILE_SIZE + 1)
+    return data
 
 
-def _cli_inspect(args: Any) -> int:
+def _os_reason(error: OSError) -> str:
+    if isinstance(error, FileNotFoundError):
+        return "no such file"
+    if isinstance(error, IsADirectoryError):
+        return "it is a directory"
+    if isinstance(error, PermissionError):
+        return "permission denied"
+    return error.strerror or "input/output error"
+
+
+def _unknown_arguments(unknown: list[str]) -> str:
+    # Only words that look like options are named: any other stray word could
+    # be a pasted key.
+    names = [
+        word.partition("=")[0]
+        for word in unknown
+        if re.fullmatch(_OPTION_NAME, word.partition("=")[0])
+    ]
+    hidden = len(unknown) - len(names)
+    said = ["unrecognized arguments"]
+    if names:
+        said.append(": " + " ".join(names))
+    if hidden:
+        said.append(f"{',' if names else ':'} {hidden} more not shown")
+    return (
+        "".join(said)
+        + f"; the key goes in {_KEY_ENV_VAR} or --key-file, never on the command line"
+    )
+
+
+def _shown_if_a_name(match: re.Match[str]) -> str:
+    quoted = match[0]
+    if quoted[1:-1] in _CLI_COMMANDS or re.fullmatch(_OPTION_NAME, quoted[1:-1]):
+        return quoted
+    return "(value not shown)"
+
+
+def _discard_standard_output() -> None:
+    # The reader has gone: whatever is still buffered goes to /dev/null, so
+    # that the interpreter's own flush at exit has nothing to fail on.
+    import os
     import sys
 
     try:
-        header, claims = _decode_unverified(_token_from(args.token))
-    except InvalidTokenError as exc:
-        print("malformed token: " + str(exc), file=sys.stderr)
-        return 1
-    print("signature: NOT verified (inspect does not use the key)")
-    print("header:")
-    _print_json(header)
-    print("claims:")
-    _print_json(claims)
-    if "exp" not in claims:
-        when = "never: no exp claim (verify rejects such a token)"
-    elif _is_timestamp(claims["exp"]):
-        when = _describe_time(claims["exp"], time.time())
-    else:
-        when = "exp claim is not a UNIX time (verify rejects such a token)"
-    print("expires: " + when)
-    return 0
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (tests)
+        pass
 
 
-def _token_from(text: str) -> str:
-    """The token in *text*, a bare token or a portal URL ending /login/TOKEN."""
-    text = text.strip()
-    if "/" not in text:
-        return text
-    from urllib.parse import urlsplit
+def _is_link(text: str) -> bool:
+    return "/" in text or ":" in text
 
-    _, found, token = urlsplit(text).path.rpartition("/login/")
-    return token if found else ""
+
+def _link_host(link: PortalLink) -> str:
+    if link.domain is not None:
+        return link.domain
+    return f"{link.company}.{_portal_domain(link.sandbox)}"
+
+
+def _link_and_dates(
+    link: PortalLink | None, claims: dict[str, Any], now: float
+) -> Iterator[str]:
+    """Lines for people: the link's portal, page and language, and the dates."""
+    if link is not None:
+        page = link.redirect_to or "(portal default)"
+        locale = link.locale or "(portal default)"
+        yield f"link: {_link_host(link)}, page {page}, locale {locale}"
+    for name, label in (("exp", "expires"), ("iat", "issued"), ("nbf", "not before")):
+        if _is_timestamp(claims.get(name)):
+            yield f"{label}: {_describe_time(claims[name], now)}"
+
+
+def _report(
+    verdict: str,
+    verified: bool,
+    claims: dict[str, Any],
+    header: dict[str, Any],
+    link: PortalLink | None,
+) -> dict[str, Any]:
+    """The --json object of verify (verdict "valid") and inspect ("verified")."""
+    exp: Any = claims.get("exp")
+    report: dict[str, Any] = {
+        verdict: verified,
+        "claims": claims,
+        "header": header,
+        "expires_at": _iso_utc(exp) if _is_timestamp(exp) else None,
+    }
+    if link is not None:
+        report["link"] = {
+            "host": _link_host(link),
+            "redirect_to": link.redirect_to,
+            "locale": link.locale,
+        }
+    return report
 
 
 def _describe_time(timestamp: float, now: float) -> str:
@@ -1336,8 +1738,54 @@ def _describe_time(timestamp: float, now: float) -> str:
     return f"{moment:%Y-%m-%d %H:%M:%S} UTC, {relative}"
 
 
+def _iso_utc(timestamp: float) -> str:
+    import datetime
+
+    moment = datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
 def _print_json(value: dict[str, Any]) -> None:
-    print(json.dumps(value, indent=2))
+    # ASCII only, so that no control character in a token reaches a terminal.
+    print(json.dumps(value, indent=2, ensure_ascii=True, allow_nan=False))
+
+
+def _print_json_line(value: dict[str, Any]) -> None:
+    print(json.dumps(value, ensure_ascii=True, allow_nan=False))
+
+
+_CLI_COMMANDS = {
+    "url": (
+        "print a sign-in URL for a customer",
+        "magiclink url 1234 --company acme --redirect-to invoices --locale fr",
+        _add_url_arguments,
+        _run_url,
+    ),
+    "token": (
+        "print a sign-in token for a customer",
+        "magiclink token 1234 --ttl 300",
+        _add_token_arguments,
+        _run_token,
+    ),
+    "urls": (
+        "print CSV with a sign-in URL for every customer id read",
+        "magiclink urls customers.csv --company acme --ttl 7776000 > links.csv",
+        _add_urls_arguments,
+        _run_urls,
+    ),
+    "verify": (
+        "check a token or portal URL with the key and print its claims",
+        "magiclink verify 'https://acme.invoiced.com/login/eyJ...' --company acme",
+        _add_verify_arguments,
+        _run_verify,
+    ),
+    "inspect": (
+        "decode a token or portal URL without the key (signature NOT verified)",
+        "magiclink inspect eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ...",
+        _add_inspect_arguments,
+        _run_inspect,
+    ),
+}
 
 
 if __name__ == "__main__":
