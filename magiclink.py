@@ -62,7 +62,7 @@ __version__ = "1.1.0"
 # Names for type checkers only: importing typing would cost every cold start.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
     from typing import Any, NamedTuple, NoReturn
 
     _Key = str | bytes
@@ -1104,13 +1104,14 @@ def _main(argv: list[str] | None = None) -> int:
 
     parser = _cli_parser()
     try:
-        args, unknown = parser.parse_known_args(argv)
-        if unknown:
-            getattr(args, "parser", parser).error(_unknown_arguments(unknown))
-        status: int = args.run(args)
+        try:
+            args, unknown = parser.parse_known_args(argv)
+            if unknown:
+                getattr(args, "parser", parser).error(_unknown_arguments(unknown))
+            status: int = args.run(args)
+        except SystemExit as exc:  # argparse has printed help or a usage error
+            status = exc.code if isinstance(exc.code, int) else 2
         sys.stdout.flush()
-    except SystemExit as exc:  # argparse has printed help or a usage error
-        return exc.code if isinstance(exc.code, int) else 2
     except BrokenPipeError:  # magiclink ... | head
         _discard_standard_output()
         return _BROKEN_PIPE_STATUS
@@ -1248,27 +1249,48 @@ def _run_urls(args: Any) -> int:
         _check_issuer(args.issuer)
     except MagicLinkError as exc:
         args.parser.error(str(exc))
+
+    def link_for(customer_id: int | str) -> str:
+        token = generate_token(key, customer_id, args.ttl, issuer=args.issuer, now=now)
+        return prefix + token + suffix
+
     source = _open_ids(args)
-    first = source.readline()
-    header = _csv_header(first)
-    column = header.index("id") if header else 0
-    writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow([*(header or ["customer_id"]), "url", "expires_at"])
-    rows = _csv_rows(source, len(header)) if header else _plain_rows(first, source)
+    try:
+        first = source.readline()
+        header = _csv_header(first)
+        column = header.index("id") if header else 0
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow([*(header or ["customer_id"]), "url", "expires_at"])
+        rows = _csv_rows(source, header) if header else _plain_rows(first, source)
+        return _write_links(rows, column, link_for, expires_at, writer)
+    finally:
+        if source.buffer is getattr(sys.stdin, "buffer", None):
+            source.detach()  # standard input stays open
+        else:
+            source.close()
+
+
+def _write_links(
+    rows: Iterator[tuple[int, list[str], str]],
+    column: int,
+    link_for: Callable[[int | str], str],
+    expires_at: str,
+    writer: Any,
+) -> int:
+    """Write each good row with its link; report each bad one by its line."""
+    import sys
+
     bad_rows = 0
     for line, fields, problem in rows:
         try:
             if problem:
                 raise MagicLinkError(problem)
-            customer_id = _cli_customer_id(fields[column].strip())
-            token = generate_token(
-                key, customer_id, args.ttl, issuer=args.issuer, now=now
-            )
+            url = link_for(_cli_customer_id(fields[column].strip()))
         except MagicLinkError as exc:
             print(f"magiclink urls: line {line}: {exc}", file=sys.stderr)
             bad_rows += 1
         else:
-            writer.writerow([*fields, prefix + token + suffix, expires_at])
+            writer.writerow([*fields, url, expires_at])
     return 1 if bad_rows else 0
 
 
@@ -1315,9 +1337,10 @@ def _plain_rows(first: str, source: Any) -> Iterator[tuple[int, list[str], str]]
         yield line, fields, _row_problem(fields, 0)
 
 
-def _csv_rows(source: Any, width: int) -> Iterator[tuple[int, list[str], str]]:
+def _csv_rows(source: Any, header: list[str]) -> Iterator[tuple[int, list[str], str]]:
     import csv
 
+    width, column = len(header), header.index("id")
     reader = csv.reader(source, strict=True)
     while True:
         line = reader.line_num + 2  # where the row starts; the header is line 1
@@ -1328,21 +1351,23 @@ def _csv_rows(source: Any, width: int) -> Iterator[tuple[int, list[str], str]]:
         except csv.Error:
             yield line, [], "not a well-formed CSV row"
             continue
-        if len(fields) != width:
+        if not fields:
+            yield line, fields, "the line is empty"
+        elif len(fields) != width:
             yield line, fields, f"{len(fields)} fields where the header has {width}"
         else:
-            yield line, fields, _row_problem(fields, -1)
+            yield line, fields, _row_problem(fields, column)
 
 
 def _row_problem(fields: list[str], column: int) -> str:
-    """Why the row cannot be used, or "" (column -1: checked elsewhere)."""
+    """Why the row cannot be used, or "" if it can."""
     text = "".join(fields)
     if not text.isascii():
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:
             return "not UTF-8 text"
-    if column >= 0 and not fields[column]:
+    if not fields[column].strip():
         return "the id is empty"
     return ""
 

@@ -2930,7 +2930,9 @@ def test_cli_verify_success_prints_claims_as_json(cli) -> None:  # type: ignore[
         )
         assert status == 0 and json.loads(out)["sub"] == "77"
         assert re.search(
-            r"^expires: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, in 9 minutes$", err, re.M
+            r"^expires: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, in 9 minutes$",
+            err,
+            re.MULTILINE,
         )
 
 
@@ -3076,3 +3078,552 @@ def test_vendored_copy_runs_as_a_script_in_a_subprocess(tmp_path: Path) -> None:
         KEY
         not in made.stdout + made.stderr + checked.stdout + bad.stderr + usage.stderr
     )
+
+
+# -- command line: links, hosts and locales ------------------------------------------
+
+
+def test_cli_url_takes_a_locale(cli) -> None:  # type: ignore[no-untyped-def]
+    status, out, _ = cli(
+        "url", "12", "--company", "acme", "--redirect-to", "pay", "--locale", "fr_CA"
+    )
+    assert status == 0 and out.endswith("?redirect_to=pay&locale=fr_CA\n")
+    status, out, err = cli("url", "12", "--company", "acme", "--locale", "french")
+    assert status == 2 and out == "" and "locale must be a language code" in err
+
+
+# The command line strips the white space around what was pasted, and takes a
+# bare token as a token.
+CLI_HOSTILE_URLS = [
+    param
+    for param in HOSTILE_URLS
+    if param.id not in ("leading-space", "trailing-space", "newline", "bare-token")
+]
+
+
+@pytest.mark.parametrize("url", CLI_HOSTILE_URLS)
+def test_cli_refuses_every_hostile_url_with_one_line(cli, url: str) -> None:  # type: ignore[no-untyped-def]
+    for command in ("verify", "inspect"):
+        status, out, err = cli(command, url)
+        assert status in (1, 2) and out == ""
+        assert err.count("\n") == 1 or "usage:" in err
+        assert "Traceback" not in err and TOKEN[:20] not in err
+
+
+def test_cli_verify_checks_the_portal_of_a_link(cli) -> None:  # type: ignore[no-untyped-def]
+    url = magic_link(KEY, 31, "acme", sandbox=True, redirect_to="pay", locale="de")
+    for expected in (("--company", "ACME"), ("--company", "acme", "--sandbox"), ()):
+        status, out, err = cli("verify", url, *expected)
+        assert status == 0 and json.loads(out)["sub"] == "31"
+        assert "link: acme.sandbox.invoiced.com, page pay, locale de\n" in err
+    for wrong in (("--company", "other"), ("--domain", "acme.example.com")):
+        status, out, err = cli("verify", url, *wrong)
+        assert (status, out) == (1, "")
+        assert err == "invalid link: link is for another portal\n"
+    custom = magic_link(KEY, 31, domain="billing.example.com")
+    assert cli("verify", custom, "--sandbox")[0] == 1
+    status, out, err = cli(
+        "verify", url.split("/login/")[1].split("?")[0], "--company", "acme"
+    )
+    assert (status, out) == (2, "") and "give the URL" in err
+    status, out, err = cli("verify", url, "--company", "ev/il")
+    assert (status, out) == (2, "") and "company" in err
+
+
+def test_cli_verify_shows_the_dates_on_standard_error(cli) -> None:  # type: ignore[no-untyped-def]
+    now = magiclink.time.time()
+    token = sign_claims(
+        claims(exp=int(now) + 7200, iat=int(now) - 120, nbf=int(now) - 3 * 86400)
+    )
+    status, out, err = cli("verify", token)
+    assert status == 0 and json.loads(out)["iat"] == int(now) - 120
+    lines = err.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["expires", "issued", "not before"]
+    assert lines[0].endswith("UTC, in 119 minutes") or lines[0].endswith(
+        "UTC, in 2 hours"
+    )
+    assert lines[1].endswith(", 2 minutes ago") and lines[2].endswith(", 3 days ago")
+
+
+# -- command line: --json --------------------------------------------------------------
+
+
+def strict_json(text: str) -> Any:
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"not strict JSON: {constant}")
+
+    assert text.count("\n") == 1 and text.endswith("\n")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_cli_verify_json(cli) -> None:  # type: ignore[no-untyped-def]
+    url = magic_link(KEY, 31, "acme", redirect_to="pay", ttl=600)
+    status, out, err = cli("verify", "--json", url)
+    report = strict_json(out)
+    assert status == 0 and err == ""
+    assert set(report) == {"valid", "claims", "header", "expires_at", "link"}
+    assert report["valid"] is True and report["claims"]["sub"] == "31"
+    assert report["header"] == {"alg": "HS256", "typ": "JWT"}
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", report["expires_at"])
+    assert report["link"] == {
+        "host": "acme.invoiced.com",
+        "redirect_to": "pay",
+        "locale": None,
+    }
+    status, out, _ = cli("verify", "--json", token_in(url))
+    assert status == 0 and "link" not in strict_json(out)
+    for refused, error in (
+        (sign_claims(claims(exp=1)), "ExpiredTokenError"),
+        (sign_claims(claims(), key="other"), "InvalidSignatureError"),
+        ("https://evil.example:1/login/a.b.c", "InvalidLinkError"),
+        ("a.b", "MalformedTokenError"),
+    ):
+        status, out, err = cli("verify", "--json", refused)
+        assert (status, err) == (1, "")
+        assert strict_json(out) == {
+            "valid": False,
+            "error": error,
+            "reason": strict_json(out)["reason"],
+        }
+
+
+def test_cli_inspect_json(cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("INVOICED_MAGIC_LINK_KEY")
+    url = f"https://acme.invoiced.com/login/{DOC_TOKEN}?locale=fr"
+    status, out, _ = cli("inspect", "--json", url)
+    report = strict_json(out)
+    assert status == 0 and report["verified"] is False and "valid" not in report
+    assert (
+        report["claims"] == DOC_CLAIMS
+        and report["expires_at"] == "2016-02-15T19:35:48Z"
+    )
+    assert report["link"] == {
+        "host": "acme.invoiced.com",
+        "redirect_to": None,
+        "locale": "fr",
+    }
+    status, out, _ = cli("inspect", "--json", sign_claims(claims(exp="soon")))
+    assert status == 0 and strict_json(out)["expires_at"] is None
+    status, out, _ = cli("inspect", "--json", "abc")
+    assert status == 1 and strict_json(out)["error"] == "MalformedTokenError"
+
+
+# -- command line: the key file ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"\xef\xbb\xbf" + KEY.encode(), "byte order mark"),
+        (KEY.encode() + b"\n\n", "white space"),
+        (KEY.encode() + b" \n", "white space"),
+        (KEY.encode() + b"\t", "white space"),
+        (b" " + KEY.encode(), "white space"),
+        (KEY.encode() + b"\r", "white space"),
+        (KEY[:10].encode() + b"\x00" + KEY[10:].encode(), "control character"),
+        (KEY[:10].encode() + b"\x1b" + KEY[10:].encode(), "control character"),
+        (KEY.encode() * 66, "larger than 4 KiB"),
+        (b"\n", "no key"),
+    ],
+)
+def test_cli_key_file_contents_are_refused_with_a_reason(
+    cli, tmp_path: Path, content: bytes, reason: str
+) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "key"
+    path.write_bytes(content)
+    status, out, err = cli("token", "1", "--key-file", str(path))
+    assert (status, out) == (2, "") and reason in err
+    assert KEY[:10] not in err
+
+
+def test_cli_key_files_that_cannot_be_read_say_why(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for path, reason in (
+        (tmp_path / "missing", "no such file"),
+        (tmp_path, "it is a directory"),
+        (Path("/dev/zero"), "not a regular file"),
+        (fifo, "not a regular file"),  # and no waiting for a writer
+    ):
+        status, out, err = cli("token", "1", "--key-file", str(path))
+        assert (status, out) == (2, "") and reason in err, err
+    secret = tmp_path / "secret"
+    secret.write_bytes(KEY.encode())
+
+    def denied(*args: object) -> int:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "open", denied)
+    status, out, err = cli("token", "1", "--key-file", str(secret))
+    assert (status, out) == (2, "") and "permission denied" in err
+
+
+def test_cli_key_file_may_be_a_symlink_and_loses_one_newline(
+    cli, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    target = tmp_path / "mounted-secret"
+    link = tmp_path / "key"
+    link.symlink_to(target)
+    for content in (KEY.encode(), KEY.encode() + b"\n", KEY.encode() + b"\r\n"):
+        target.write_bytes(content)
+        status, out, err = cli("token", "1", "--key-file", str(link))
+        assert (status, err) == (0, "") and verify_token(out.strip(), KEY)["sub"] == "1"
+
+
+def test_cli_warns_once_about_a_key_unlike_the_dashboards(
+    cli, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    for key in ("short-key", KEY[:-1], KEY + "x", KEY[:-1] + "-", KEY[:-1] + "é"):
+        monkeypatch.setenv("INVOICED_MAGIC_LINK_KEY", key)
+        status, out, err = cli("token", "1")
+        assert status == 0 and verify_token(out.strip(), key)["sub"] == "1"
+        assert (
+            err.count("\n") == 1
+            and "warning: the key is not 63 letters and digits" in err
+        )
+        assert key not in err
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs a pseudo-terminal")
+def test_cli_key_from_a_terminal_is_read_without_echo(tmp_path: Path) -> None:
+    import pty
+
+    env = {k: v for k, v in os.environ.items() if k != "INVOICED_MAGIC_LINK_KEY"}
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: standard input, output and error are the terminal
+        os.chdir(HERE)
+        os.execve(
+            sys.executable,
+            [sys.executable, "magiclink.py", "token", "5", "--key-file", "-"],
+            env,
+        )
+    seen = b""
+    while b"Magic Link key: " not in seen:
+        seen += os.read(terminal, 1024)
+    os.write(terminal, KEY.encode() + b"\n")
+    while True:
+        try:
+            chunk = os.read(terminal, 4096)
+        except OSError:  # the child has gone
+            break
+        if not chunk:
+            break
+        seen += chunk
+    _, status = os.waitpid(pid, 0)
+    text = seen.decode()
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert KEY not in text  # not echoed
+    token = re.search(r"eyJ[\w-]+\.[\w-]+\.[\w-]+", text)
+    assert token and verify_token(token[0], KEY)["sub"] == "5"
+    # exp is a whole second: a little under the hour is left
+    assert re.search(
+        r"expires \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, in (59|60) minutes", text
+    )
+
+
+def test_cli_tells_a_terminal_when_the_link_expires(tmp_path: Path) -> None:
+    main, secondary = os.openpty()
+    env = {**os.environ, "INVOICED_MAGIC_LINK_KEY": KEY}
+    for argv in (
+        ("url", "5", "--company", "acme", "--ttl", "600"),
+        ("token", "5", "--ttl", "600"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "magiclink.py", *argv],
+            cwd=HERE,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=secondary,
+            check=True,
+        )
+        assert done.stdout.count(b"\n") == 1 and b"eyJ" in done.stdout
+        told = os.read(main, 1024).decode()
+        assert re.fullmatch(
+            r"expires \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, in (9|10) minutes\r\n", told
+        )
+    os.close(main)
+    os.close(secondary)
+
+
+# -- command line: robustness -----------------------------------------------------------
+
+
+def test_cli_names_unknown_options_and_nothing_else(cli) -> None:  # type: ignore[no-untyped-def]
+    status, out, err = cli("url", "1234", "--company", "acme", "--sanbox")
+    assert (status, out) == (2, "") and "unrecognized arguments: --sanbox;" in err
+    status, out, err = cli(
+        "url", "1234", "--company", "acme", "--sanbox=yes", KEY, "-x"
+    )
+    assert (status, out) == (2, "")
+    assert (
+        "unrecognized arguments: --sanbox, 2 more not shown" in err and "yes" not in err
+    )
+    status, out, err = cli(
+        "token", "1", "--ttl", KEY
+    )  # the fixture checks KEY is not shown
+    assert status == 2 and "invalid float value: (value not shown)" in err
+    status, out, err = cli(KEY)
+    assert status == 2 and "invalid choice: (value not shown)" in err and "'url'" in err
+
+
+@pytest.mark.parametrize("unbuffered", ["", "1"])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("inspect", f"https://acme.invoiced.com/login/{DOC_TOKEN}"),
+        ("--help",),
+        ("urls", "--company", "acme"),
+    ],
+)
+def test_a_closed_pipe_ends_the_run_quietly(
+    argv: tuple[str, ...], unbuffered: str
+) -> None:
+    env = {**os.environ, "INVOICED_MAGIC_LINK_KEY": KEY, "PYTHONUNBUFFERED": unbuffered}
+    reader, writer = os.pipe()
+    os.close(reader)  # as `magiclink ... | head -1` once head has gone
+    try:
+        done = subprocess.run(
+            [sys.executable, "magiclink.py", *argv],
+            cwd=HERE,
+            env=env,
+            input=b"1\n2\n3\n",
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            check=False,
+        )
+    finally:
+        os.close(writer)
+    assert done.stderr == b""
+    # argparse itself ignores a failed write of the help when unbuffered.
+    assert done.returncode == 141 or (argv == ("--help",) and done.returncode == 0)
+
+
+def test_seeded_random_argument_lists_never_raise_or_show_the_key(
+    cli, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    rng = random.Random(10)
+    good = magic_link(KEY, 7, "acme", redirect_to="pay")
+    words = [
+        "url",
+        "token",
+        "urls",
+        "verify",
+        "inspect",
+        "--company",
+        "--domain",
+        "--sandbox",
+        "--redirect-to",
+        "--locale",
+        "--ttl",
+        "--issuer",
+        "--key-file",
+        "--leeway",
+        "--json",
+        "--help",
+        "-h",
+        "--version",
+        "--",
+        "-",
+        "=",
+        "1234",
+        "0",
+        "-1",
+        "007",
+        "1e400",
+        "nan",
+        "inf",
+        "acme",
+        "acme.example.com",
+        "127.0.0.1",
+        "pay",
+        "fr",
+        "fr_CA",
+        "/dev/zero",
+        "/",
+        ".",
+        "",
+        " ",
+        "\x00",
+        "é",
+        "\u202e",
+        "\ud800",
+        "9" * 5000,
+        "x" * 100_000,
+        "https://",
+        good,
+        token_in(good),
+        good + "#",
+        good.replace("https", "http"),
+        DOC_TOKEN,
+        "a.b.c",
+        "%s",
+        "{}",
+        "--key",
+        KEY,
+        "--company=acme",
+        "--ttl=-5",
+        "-xyz",
+    ]
+    statuses: dict[int, int] = {}
+    for _ in range(1000):
+        argv = [rng.choice(words) for _ in range(rng.randrange(0, 7))]
+        if rng.random() < 0.7:
+            argv.insert(0, rng.choice(["url", "token", "urls", "verify", "inspect"]))
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"12\nx\n")))
+        status, _, _ = cli(*argv)  # the fixture checks KEY is not shown
+        statuses[status] = statuses.get(status, 0) + 1
+    assert set(statuses) == {0, 1, 2}
+
+
+# -- command line: links in bulk ----------------------------------------------------------
+
+
+def run_urls(
+    cli, monkeypatch: pytest.MonkeyPatch, data: bytes, *argv: str
+) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    status, out, err = cli("urls", *argv)
+    return status, out, err
+
+
+def rows_of(out: str) -> list[dict[str, str]]:
+    import csv
+
+    return list(csv.DictReader(io.StringIO(out)))
+
+
+def test_cli_urls_from_plain_lines(cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    before = magiclink.time.time()
+    status, out, err = run_urls(
+        cli,
+        monkeypatch,
+        b"12\n 34 \r\n9223372036854775807\n",
+        "--company",
+        "acme",
+        "--ttl",
+        "7776000",
+        "--redirect-to",
+        "invoices",
+        "--locale",
+        "fr",
+    )
+    assert (status, err) == (0, "")
+    assert out.splitlines()[0] == "customer_id,url,expires_at"
+    rows = rows_of(out)
+    assert [row["customer_id"] for row in rows] == ["12", "34", "9223372036854775807"]
+    for row in rows:
+        assert row["url"].endswith("?redirect_to=invoices&locale=fr")
+        found = verify_url(row["url"], KEY, company="acme")
+        assert found["sub"] == row["customer_id"]
+        assert row["expires_at"] == magiclink._iso_utc(found["exp"])
+    assert len({row["expires_at"] for row in rows}) == 1  # one clock reading
+    assert before + 7776000 - 1 <= found["exp"] <= magiclink.time.time() + 7776000
+
+
+def test_cli_urls_from_an_invoiced_customer_export(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    export = tmp_path / "customers.csv"
+    export.write_bytes(
+        "\ufeffname,number,id,email\r\n"
+        '"Acme, Inc.",CUST-0001,4501,ap@acme.example\r\n'
+        '"Line\r\nBreak Ltd",CUST-0002,4502,x@example.com\r\n'
+        "Zoë,CUST-0003,4503,zoe@example.com\r\n".encode()
+    )
+    status, out, err = cli("urls", str(export), "--domain", "billing.example.com")
+    assert (status, err) == (0, "")
+    rows = rows_of(out)
+    assert list(rows[0]) == ["name", "number", "id", "email", "url", "expires_at"]
+    assert [row["name"] for row in rows] == ["Acme, Inc.", "Line\r\nBreak Ltd", "Zoë"]
+    for row in rows:
+        found = verify_url(row["url"], KEY, domain="billing.example.com")
+        assert found["sub"] == row["id"] and row["number"].startswith("CUST-")
+
+
+def test_cli_urls_reports_bad_rows_by_line_and_goes_on(
+    cli, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    data = (
+        b"id,name\n"  # 1
+        b"11,a\n"  # 2
+        b"CUST-1,b\n"  # 3: a customer number
+        b"\n"  # 4: empty
+        b'12,"two\nlines"\n'  # 5-6
+        b'"13"x,c\n'  # 7: broken quoting
+        b"14\n"  # 8: one field short
+        b"0012,d\n"  # 9: a leading zero
+        b",e\n"  # 10: no id
+        b"15,\xff\n"  # 11: not UTF-8
+        b"16,f\n"  # 12
+    )
+    status, out, err = run_urls(cli, monkeypatch, data, "--company", "acme")
+    assert status == 1
+    assert [row["id"] for row in rows_of(out)] == ["11", "12", "16"]
+    reported = [line.split(":")[0:2] for line in err.splitlines()]
+    assert reported == [
+        ["magiclink urls", f" line {n}"] for n in (3, 4, 7, 8, 9, 10, 11)
+    ]
+    assert "numeric Invoiced id" in err and "the line is empty" in err
+    assert (
+        "not a well-formed CSV row" in err and "1 fields where the header has 2" in err
+    )
+    assert "the id is empty" in err and "not UTF-8 text" in err
+    status, out, err = run_urls(cli, monkeypatch, b"1\n\nabc\n2\n", "--company", "acme")
+    assert status == 1 and [row["customer_id"] for row in rows_of(out)] == ["1", "2"]
+    assert err.splitlines() == [
+        "magiclink urls: line 2: the id is empty",
+        (
+            "magiclink urls: line 3: customer_id must be the customer's numeric "
+            "Invoiced id (a positive integer), not its customer number"
+        ),
+    ]
+
+
+def test_cli_urls_edge_cases(
+    cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    status, out, err = run_urls(cli, monkeypatch, b"", "--company", "acme")
+    assert (status, out, err) == (0, "customer_id,url,expires_at\n", "")
+    status, out, err = run_urls(cli, monkeypatch, b"id\n", "--company", "acme")
+    assert (status, out, err) == (0, "id,url,expires_at\n", "")
+    for argv, reason in (
+        ((str(tmp_path / "missing"), "--company", "acme"), "no such file"),
+        ((str(tmp_path), "--company", "acme"), "it is a directory"),
+        (("/dev/zero", "--company", "acme"), "it is a device"),
+        (("--company", "acme", "--ttl", "0.5"), "ttl"),
+        (("--company", "acme", "--locale", "xx-YY"), "locale"),
+        (("--company", "acme", "--issuer", ""), "issuer"),
+        (("--company", "acme", "--key-file", "-"), "both the key and the ids"),
+        (("--domain", "10.0.0.1"), "domain"),
+    ):
+        status, out, err = run_urls(cli, monkeypatch, b"1\n", *argv)
+        assert (status, out) == (2, "") and reason in err, (argv, err)
+
+
+def test_cli_urls_streams_in_flat_memory(tmp_path: Path) -> None:
+    # Peak memory for 20,000 rows and for 200,000 rows (about 50 MB of CSV
+    # written): a run that kept its rows would grow by far more than 8 MiB.
+    import resource
+
+    env = {**os.environ, "INVOICED_MAGIC_LINK_KEY": KEY}
+    peaks = []
+    for count in (20_000, 200_000):
+        ids = tmp_path / f"{count}.txt"
+        ids.write_text("".join(f"{n}\n" for n in range(1, count + 1)))
+        code = (
+            "import resource, subprocess, sys\n"
+            "subprocess.run([sys.executable, 'magiclink.py', 'urls', sys.argv[1],"
+            " '--company', 'acme'], stdout=subprocess.DEVNULL, check=True)\n"
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code, str(ids)],
+            cwd=HERE,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        peaks.append(int(done.stdout) * 1024)  # ru_maxrss is in KiB on Linux
+    assert peaks[1] - peaks[0] < 8 * 2**20, peaks
+    assert resource.RUSAGE_CHILDREN
