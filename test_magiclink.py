@@ -3255,6 +3255,10 @@ def test_cli_key_files_that_cannot_be_read_say_why(
     def denied(*args: object) -> int:
         raise PermissionError(13, "Permission denied")
 
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    status, out, err = cli("token", "1", "--key-file", str(loop))
+    assert (status, out) == (2, "") and "Too many levels of symbolic links" in err
     monkeypatch.setattr(os, "open", denied)
     status, out, err = cli("token", "1", "--key-file", str(secret))
     assert (status, out) == (2, "") and "permission denied" in err
@@ -3286,23 +3290,21 @@ def test_cli_warns_once_about_a_key_unlike_the_dashboards(
         assert key not in err
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs a pseudo-terminal")
-def test_cli_key_from_a_terminal_is_read_without_echo(tmp_path: Path) -> None:
+def type_at_the_key_prompt(typed: bytes) -> tuple[int, str]:
+    """Run `magiclink token 5 --key-file -` on a pseudo-terminal, type
+    *typed* at its prompt, and return its exit status and all it showed."""
     import pty
 
     env = {k: v for k, v in os.environ.items() if k != "INVOICED_MAGIC_LINK_KEY"}
+    argv = [sys.executable, "magiclink.py", "token", "5", "--key-file", "-"]
     pid, terminal = pty.fork()
-    if pid == 0:  # the child: standard input, output and error are the terminal
+    if pid == 0:  # pragma: no cover (the child, whose terminal is the pty)
         os.chdir(HERE)
-        os.execve(
-            sys.executable,
-            [sys.executable, "magiclink.py", "token", "5", "--key-file", "-"],
-            env,
-        )
+        os.execve(sys.executable, argv, env)
     seen = b""
     while b"Magic Link key: " not in seen:
         seen += os.read(terminal, 1024)
-    os.write(terminal, KEY.encode() + b"\n")
+    os.write(terminal, typed)
     while True:
         try:
             chunk = os.read(terminal, 4096)
@@ -3312,8 +3314,14 @@ def test_cli_key_from_a_terminal_is_read_without_echo(tmp_path: Path) -> None:
             break
         seen += chunk
     _, status = os.waitpid(pid, 0)
-    text = seen.decode()
-    assert os.waitstatus_to_exitcode(status) == 0
+    os.close(terminal)
+    return os.waitstatus_to_exitcode(status), seen.decode()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs a pseudo-terminal")
+def test_cli_key_from_a_terminal_is_read_without_echo() -> None:
+    status, text = type_at_the_key_prompt(KEY.encode() + b"\n")
+    assert status == 0
     assert KEY not in text  # not echoed
     token = re.search(r"eyJ[\w-]+\.[\w-]+\.[\w-]+", text)
     assert token and verify_token(token[0], KEY)["sub"] == "5"
@@ -3321,6 +3329,8 @@ def test_cli_key_from_a_terminal_is_read_without_echo(tmp_path: Path) -> None:
     assert re.search(
         r"expires \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, in (59|60) minutes", text
     )
+    status, text = type_at_the_key_prompt(b"\x04")  # Ctrl-D: nothing typed
+    assert status == 2 and "no key" in text and "Traceback" not in text
 
 
 def test_cli_tells_a_terminal_when_the_link_expires(tmp_path: Path) -> None:
@@ -3579,6 +3589,20 @@ def test_cli_urls_reports_bad_rows_by_line_and_goes_on(
     ]
 
 
+def test_cli_interrupted_or_without_standard_input(
+    cli, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(sys, "stdin", None)
+    status, out, err = cli("urls", "--company", "acme")
+    assert (status, out) == (2, "") and "standard input cannot be read" in err
+
+    def interrupted(*args: object, **kwargs: object) -> str:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(magiclink, "generate_token", interrupted)
+    assert cli("token", "5") == (130, "", "")
+
+
 def test_cli_urls_edge_cases(
     cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
@@ -3586,6 +3610,10 @@ def test_cli_urls_edge_cases(
     assert (status, out, err) == (0, "customer_id,url,expires_at\n", "")
     status, out, err = run_urls(cli, monkeypatch, b"id\n", "--company", "acme")
     assert (status, out, err) == (0, "id,url,expires_at\n", "")
+    # A first line that is not well-formed CSV is no header: plain lines.
+    status, out, err = run_urls(cli, monkeypatch, b'"id"x,1\n5\n', "--company", "acme")
+    assert status == 1 and [row["customer_id"] for row in rows_of(out)] == ["5"]
+    assert err.startswith("magiclink urls: line 1: customer_id must be")
     for argv, reason in (
         ((str(tmp_path / "missing"), "--company", "acme"), "no such file"),
         ((str(tmp_path), "--company", "acme"), "it is a directory"),
