@@ -1,6 +1,6 @@
 """Benchmark: magiclink against the standard-library floor and PyJWT.
 
-Run:  python bench_magiclink.py [--rounds N] [--imports N]
+Run:  python bench_magiclink.py [--rounds N] [--imports N] [--bulk-rows N]
 
 The floor is the fastest plain-stdlib HS256 code for the same job with no
 validation: HMAC-SHA256 from cached ipad/opad states (RFC 2104), base64url
@@ -8,12 +8,18 @@ through binascii with a translate table, a cached compact JSON encoder and
 decoder; its verify checks only the header bytes, the signature and exp.
 Times are medians of interleaved rounds in one process, so the ratios hold
 even on a busy machine; the absolute microseconds do not travel.
+
+The bulk rows compare `magiclink urls` (run in this process) with the plain
+loop an integrator would write, magic_link() and csv.writer over the same ids,
+and measure the peak memory of `magiclink urls` over a long file.
 """
 
 from __future__ import annotations
 
 import argparse
 import binascii
+import contextlib
+import csv
 import hashlib
 import hmac
 import json
@@ -153,6 +159,59 @@ def import_medians(runs: int) -> dict[str, float]:
     return {name: statistics.median(times) for name, times in samples.items()}
 
 
+# -- bulk links ----------------------------------------------------------------------
+
+
+def bulk_contenders(ids_file: Path, count: int) -> dict[str, Callable[[], object]]:
+    """Both write CSV rows of id, URL and expiry to /dev/null for *count* ids."""
+    os.environ["INVOICED_MAGIC_LINK_KEY"] = KEY
+    sink = open(os.devnull, "w")  # noqa: SIM115 (kept open for the whole run)
+
+    def plain_loop() -> None:
+        now = time.time()
+        expires_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(now + TTL)))
+        writer = csv.writer(sink, lineterminator="\n")
+        writer.writerow(["customer_id", "url", "expires_at"])
+        with open(ids_file) as ids:
+            for line in ids:
+                customer_id = int(line)
+                url = magiclink.magic_link(KEY, customer_id, "acme", ttl=TTL, now=now)
+                writer.writerow([customer_id, url, expires_at])
+
+    def urls_command() -> None:
+        with contextlib.redirect_stdout(sink):
+            status = magiclink._main(["urls", str(ids_file), "--company", "acme"])
+        assert status == 0
+
+    return {"floor": plain_loop, "magiclink": urls_command}
+
+
+def bulk_peak_rss_mib(ids_file: Path) -> float:
+    """Peak resident memory of `python magiclink.py urls FILE > /dev/null`."""
+    code = (
+        "import resource, subprocess, sys\n"
+        "subprocess.run([sys.executable, 'magiclink.py', 'urls', sys.argv[1],"
+        " '--company', 'acme'], stdout=subprocess.DEVNULL, check=True)\n"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    )
+    env = {**os.environ, "INVOICED_MAGIC_LINK_KEY": KEY}
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(ids_file)],
+        cwd=HERE,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(result.stdout) / 1024  # ru_maxrss is in KiB on Linux
+
+
+def write_ids(path: Path, count: int) -> Path:
+    with open(path, "w") as ids:
+        ids.writelines(f"{CUSTOMER_ID + n}\n" for n in range(count))
+    return path
+
+
 # -- the table ---------------------------------------------------------------------
 
 
@@ -166,6 +225,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--imports", type=int, default=15, help="fresh interpreters each (default 15)"
+    )
+    parser.add_argument(
+        "--bulk-rows",
+        type=int,
+        default=1_000_000,
+        help="ids for the memory row (default 1000000; the speed row takes 1/50)",
     )
     options = parser.parse_args()
 
@@ -207,14 +272,25 @@ def main() -> None:
         verify["PyJWT"] = lambda: jwt.decode(token, KEY, algorithms=["HS256"])
 
     imports = import_medians(options.imports)
+    scratch = Path(tempfile.mkdtemp())
+    bulk_count = max(options.bulk_rows // 50, 10)
+    bulk = bulk_contenders(write_ids(scratch / "ids.txt", bulk_count), bulk_count)
+    bulk_rounds = max(options.rounds // 4, 1)
+    bulk_medians = interleaved_medians(bulk, bulk_rounds, 1)
+    peak_mib = bulk_peak_rss_mib(write_ids(scratch / "many.txt", options.bulk_rows))
+    shutil.rmtree(scratch)
     rows = {
         "generate": interleaved_medians(generate, options.rounds, options.calls),
         "verify": interleaved_medians(verify, options.rounds, options.calls),
         "import": {"floor": imports["floor"], "magiclink": imports["magiclink"]},
         "import, no .pyc": {"floor": imports["floor"], "magiclink": imports["no .pyc"]},
+        "urls, per row": {
+            name: median / bulk_count for name, median in bulk_medians.items()
+        },
     }
     # Targets: magiclink/floor at most this; PyJWT/magiclink at least 3.5.
-    targets = {"generate": 1.3, "verify": 1.8, "import": 1.2}
+    # urls: at least 0.8 times the plain loop's rows per second.
+    targets = {"generate": 1.3, "verify": 1.8, "import": 1.2, "urls, per row": 1.25}
     pyjwt_target = 3.5
 
     print(f"Python {platform.python_version()} on {platform.machine()}, {pyjwt_note}")
@@ -252,6 +328,12 @@ def main() -> None:
             cells.append("-")
         row = f"{job:16}" + "".join(f"{cell:>11}" for cell in cells)
         print((row + "   " + ", ".join(verdicts)).rstrip())
+    print(
+        f"urls, {options.bulk_rows} rows: peak RSS {peak_mib:.1f} MiB, "
+        f"target <= 50 MiB {_verdict(peak_mib <= 50)}; "
+        f"per-row floor: a plain loop of magic_link and csv.writer, "
+        f"{bulk_rounds} rounds of {bulk_count} rows"
+    )
 
 
 def _verdict(met: bool) -> str:
