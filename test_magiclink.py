@@ -2764,16 +2764,17 @@ def test_readme_python_snippets_compile_and_the_plain_ones_run(
 ) -> None:
     monkeypatch.setenv("INVOICED_MAGIC_LINK_KEY", KEY)
     blocks = readme_python_blocks()
-    assert len(blocks) == 6
+    assert len(blocks) == 8
     runs: list[dict[str, Any]] = []
     for block in blocks:
         code = compile(block, "README.md", "exec")
         if not re.search(r"^from (flask|django|fastapi)", block, re.MULTILINE):
             runs.append({})  # framework recipes are only compiled
             exec(code, runs[-1])  # noqa: S102 (the README's own snippets)
-    quick_start, _verify_example, lambda_recipe = runs
+    quick_start, in_french, _check_link, _verify_example, lambda_recipe = runs
     assert verify_token(token_in(quick_start["url"]), KEY)["sub"] == "1234"
-    assert capsys.readouterr().out == "1234\n"
+    assert in_french["url"].endswith("?redirect_to=invoices&locale=fr_CA")
+    assert capsys.readouterr().out == "acme pay\n1234\n1234\n"
     event = {"requestContext": {"authorizer": {"invoiced_customer_id": 1234}}}
     response = lambda_recipe["handler"](event, None)
     assert response["statusCode"] == 302
