@@ -33,7 +33,12 @@ import hashlib
 import hmac
 import json
 import re  # already loaded by json
+import sys
 import time
+
+# Fail here, under an older Python, not somewhere deep inside a call.
+if sys.version_info < (3, 10):  # noqa: UP036
+    raise ImportError("magiclink needs Python 3.10 or newer")
 
 __all__ = [
     "DEFAULT_ISSUER",

@@ -339,6 +339,25 @@ def test_the_header_names_the_licence_and_the_version() -> None:
     assert f"magiclink {magiclink.__version__}," in head[2]
 
 
+@pytest.mark.parametrize(
+    "version", [(3, 9, 18, "final", 0), (3, 8, 0, "final", 0), (2, 7)]
+)
+def test_an_older_python_gets_an_import_error_naming_the_minimum(
+    monkeypatch: pytest.MonkeyPatch, version: tuple[object, ...]
+) -> None:
+    # The whole module runs under a faked sys.version_info: the guard must
+    # stop it before anything else can fail.
+    monkeypatch.setattr(sys, "version_info", version)
+    with pytest.raises(ImportError, match=r"^magiclink needs Python 3\.10 or newer$"):
+        runpy.run_path(str(HERE / "magiclink.py"), run_name="magiclink_old")
+
+
+def test_python_3_10_passes_the_guard(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "version_info", (3, 10, 0, "final", 0))
+    module = runpy.run_path(str(HERE / "magiclink.py"), run_name="magiclink_310")
+    assert module["__version__"] == magiclink.__version__
+
+
 def test_doctests_in_the_module_pass() -> None:
     result = doctest.testmod(magiclink, optionflags=doctest.ELLIPSIS)
     assert result.attempted >= 6
@@ -1856,6 +1875,7 @@ def test_public_names_are_exactly_the_documented_ones() -> None:
         "hmac",
         "json",
         "re",
+        "sys",
         "time",
         "TYPE_CHECKING",
     }
