@@ -2746,6 +2746,52 @@ def test_signing_from_many_threads_while_the_cache_turns_over() -> None:
 # -- import cost ------------------------------------------------------------------------
 
 
+def test_the_stub_for_pip_users_matches_the_module() -> None:
+    # A check that needs no type checker (CI also runs mypy's stubtest): the
+    # stub declares exactly the documented names, classes with the same
+    # bases, and functions with the same parameters.
+    import ast
+    import inspect
+
+    stub = ast.parse((HERE / "magiclink-stubs" / "__init__.pyi").read_text("utf-8"))
+    declared: dict[str, ast.stmt] = {}
+    for node in stub.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            declared[node.name] = node
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            declared[node.target.id] = node
+        elif isinstance(node, ast.Assign):
+            stub_all = ast.literal_eval(node.value)
+    assert stub_all == magiclink.__all__
+    assert set(declared) == {*magiclink.__all__, "__version__"}
+    for name, node in declared.items():
+        runtime = getattr(magiclink, name)
+        if isinstance(node, ast.ClassDef) and name != "PortalLink":
+            bases = [base.id for base in node.bases if isinstance(base, ast.Name)]
+            assert bases == [runtime.__base__.__name__], name
+        elif isinstance(node, ast.ClassDef):
+            fields = [
+                item.target.id for item in node.body if isinstance(item, ast.AnnAssign)
+            ]  # type: ignore[union-attr]
+            assert tuple(fields) == runtime._fields
+        elif isinstance(node, ast.FunctionDef):
+            expected = inspect.signature(runtime).parameters.values()
+            arguments = node.args
+            found = [(a.arg, "positional") for a in arguments.args] + [
+                (a.arg, "keyword") for a in arguments.kwonlyargs
+            ]
+            assert found == [
+                (p.name, "keyword" if p.kind is p.KEYWORD_ONLY else "positional")
+                for p in expected
+            ], name
+            defaults = [*arguments.defaults, *(d for d in arguments.kw_defaults if d)]
+            runtime_defaults = [p.default for p in expected if p.default is not p.empty]
+            assert len(defaults) == len(runtime_defaults), name
+            for default, value in zip(defaults, runtime_defaults):
+                assert isinstance(default, ast.Constant)
+                assert default.value in (value, Ellipsis), name
+
+
 @mutmut_rewrites_the_module
 def test_import_loads_nothing_the_cli_alone_needs() -> None:
     code = (
