@@ -2841,11 +2841,63 @@ def test_readme_python_snippets_compile_and_the_plain_ones_run(
     assert verify_token(token_in(quick_start["url"]), KEY)["sub"] == "1234"
     assert in_french["url"].endswith("?redirect_to=invoices&locale=fr_CA")
     assert capsys.readouterr().out == "acme pay\n1234\n1234\n"
-    event = {"requestContext": {"authorizer": {"invoiced_customer_id": 1234}}}
-    response = lambda_recipe["handler"](event, None)
-    assert response["statusCode"] == 302
-    assert response["headers"]["Cache-Control"] == "no-store"
-    assert verify_token(token_in(response["headers"]["Location"]), KEY)["sub"] == "1234"
+    check_lambda_recipe(lambda_recipe)
+
+
+# Sample events, shaped as AWS documents them: a REST API (payload 1.0) with a
+# Lambda authorizer (its context values arrive as strings), an HTTP API
+# (payload 2.0) whose Lambda authorizer context is under "lambda", and a
+# Function URL, which has no authorizer.  Each request also carries a forged
+# customer id in every place a client controls.
+FORGED = {
+    "queryStringParameters": {"invoiced_customer_id": "666"},
+    "headers": {"x-invoiced-customer-id": "666", "cookie": "invoiced_customer_id=666"},
+    "cookies": ["invoiced_customer_id=666"],
+    "body": '{"invoiced_customer_id": 666}',
+}
+REST_EVENT = {
+    **FORGED,
+    "version": "1.0",
+    "requestContext": {
+        "authorizer": {"principalId": "u-1", "invoiced_customer_id": "1234"}
+    },
+}
+HTTP_API_EVENT = {
+    **FORGED,
+    "version": "2.0",
+    "requestContext": {"authorizer": {"lambda": {"invoiced_customer_id": 1234}}},
+}
+FUNCTION_URL_EVENT = {
+    **FORGED,
+    "version": "2.0",
+    "requestContext": {"domainName": "abc.lambda-url.us-east-1.on.aws"},
+}
+
+
+def check_lambda_recipe(recipe: dict[str, Any]) -> None:
+    handler = recipe["handler"]
+
+    def redirects_customer_1234(event: dict[str, Any]) -> None:
+        response = handler(event, None)
+        assert response["statusCode"] == 302
+        assert response["headers"]["Cache-Control"] == "no-store"
+        claims = verify_url(response["headers"]["Location"], KEY, company="acme")
+        assert claims["sub"] == "1234"
+
+    def refuses(event: dict[str, Any]) -> None:
+        response = handler(event, None)
+        assert response["statusCode"] == 401 and "Location" not in response["headers"]
+
+    redirects_customer_1234(REST_EVENT)
+    redirects_customer_1234(HTTP_API_EVENT)
+    with pytest.raises(NotImplementedError):  # until the app plugs its check in
+        handler(FUNCTION_URL_EVENT, None)
+    recipe["customer_id_from_your_session"] = lambda event: 1234
+    redirects_customer_1234(FUNCTION_URL_EVENT)
+    recipe["customer_id_from_your_session"] = lambda event: None  # signed out
+    refuses(FUNCTION_URL_EVENT)
+    refuses({**FORGED, "requestContext": {"authorizer": {"principalId": "u-1"}}})
+    refuses({**FORGED, "requestContext": {"authorizer": {"lambda": {}}}})
 
 
 # -- command line ---------------------------------------------------------------------
