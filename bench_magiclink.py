@@ -25,7 +25,6 @@ import hmac
 import json
 import os
 import platform
-import re
 import shutil
 import statistics
 import subprocess
@@ -117,46 +116,79 @@ def interleaved_medians(
     return {name: statistics.median(times) for name, times in samples.items()}
 
 
-def import_us(statement: str, folder: Path, write_bytecode: bool = True) -> float:
-    """Import time of *statement*'s modules in a fresh interpreter run in
-    *folder*, from -X importtime: the sum of the cumulative times of the
-    top-level imports."""
+def run_ms(python: str, statement: str, folder: Path, write_bytecode: bool) -> float:
+    """Wall-clock milliseconds of `python -c statement` run in *folder*."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     if not write_bytecode:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
-    result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", statement],
+    start = time.perf_counter()
+    subprocess.run(
+        [python, "-c", statement],
         cwd=folder,
         env=env,
-        capture_output=True,
-        text=True,
         check=True,
+        stdout=subprocess.DEVNULL,
     )
-    total = 0
-    for line in result.stderr.splitlines():
-        match = re.match(r"import time:\s+\d+ \|\s+(\d+) \| (\s*)(\S+)", line)
-        if match and not match.group(2):  # a top-level import: no indent
-            total += int(match.group(1))
-    return float(total)
+    return (time.perf_counter() - start) * 1e3
+
+
+def installed_python(scratch: Path) -> str:
+    """A fresh venv with magiclink installed by pip from a wheel built here
+    (the install itself needs no network); its Python."""
+    dist, venv = scratch / "dist", scratch / "venv"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", dist, HERE],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+    python = str(venv / "bin" / "python")
+    wheel = next(dist.glob("magiclink-*.whl"))
+    subprocess.run(
+        [python, "-m", "pip", "install", "-q", "--no-index", "--no-deps", wheel],
+        check=True,
+        capture_output=True,
+    )
+    return python
 
 
 def import_medians(runs: int) -> dict[str, float]:
-    """Import times: the floor's modules, magiclink with its .pyc (as pip
-    installs it), and a copy with no .pyc that cannot write one (a vendored
-    file on a read-only file system, as in AWS Lambda)."""
-    with tempfile.TemporaryDirectory() as bare:
+    """Import times, each less the start-up of the same interpreter (`-c pass`):
+    the floor's modules; magiclink with its .pyc; a copy with no .pyc that
+    cannot write one (a vendored file on a read-only file system, as in AWS
+    Lambda); and magiclink installed by pip into a fresh venv."""
+    with tempfile.TemporaryDirectory() as scratch_name:
+        scratch = Path(scratch_name)
+        bare = scratch / "vendored"
+        bare.mkdir()
         shutil.copy(HERE / "magiclink.py", bare)
-        contenders = {
-            "floor": ("import hmac, hashlib, base64, json, time", HERE, True),
-            "magiclink": ("import magiclink", HERE, True),
-            "no .pyc": ("import magiclink", Path(bare), False),
+        venv_python = installed_python(scratch)
+        runs_of = {
+            "start-up": (sys.executable, "pass", HERE, True),
+            "floor": (
+                sys.executable,
+                "import hmac, hashlib, base64, json, time",
+                HERE,
+                True,
+            ),
+            "magiclink": (sys.executable, "import magiclink", HERE, True),
+            "no .pyc": (sys.executable, "import magiclink", bare, False),
+            "venv start-up": (venv_python, "pass", scratch, True),
+            "installed": (venv_python, "import magiclink", scratch, True),
         }
-        import_us("import magiclink", HERE)  # writes the .pyc, as pip does on install
-        samples: dict[str, list[float]] = {name: [] for name in contenders}
+        run_ms(sys.executable, "import magiclink", HERE, True)  # writes the .pyc
+        samples: dict[str, list[float]] = {name: [] for name in runs_of}
         for _ in range(runs):
-            for name, (statement, folder, write_bytecode) in contenders.items():
-                samples[name].append(import_us(statement, folder, write_bytecode))
-    return {name: statistics.median(times) for name, times in samples.items()}
+            for name, (python, statement, folder, write_bytecode) in runs_of.items():
+                samples[name].append(run_ms(python, statement, folder, write_bytecode))
+    medians = {name: statistics.median(times) for name, times in samples.items()}
+    return {
+        "floor": medians["floor"] - medians["start-up"],
+        "magiclink": medians["magiclink"] - medians["start-up"],
+        "no .pyc": medians["no .pyc"] - medians["start-up"],
+        "installed": medians["installed"] - medians["venv start-up"],
+        "start-up": medians["start-up"],
+    }
 
 
 # -- bulk links ----------------------------------------------------------------------
@@ -284,6 +316,7 @@ def main() -> None:
         "verify": interleaved_medians(verify, options.rounds, options.calls),
         "import": {"floor": imports["floor"], "magiclink": imports["magiclink"]},
         "import, no .pyc": {"floor": imports["floor"], "magiclink": imports["no .pyc"]},
+        "import, pip": {"floor": imports["floor"], "magiclink": imports["installed"]},
         "urls, per row": {
             name: median / bulk_count for name, median in bulk_medians.items()
         },
@@ -296,7 +329,8 @@ def main() -> None:
     print(f"Python {platform.python_version()} on {platform.machine()}, {pyjwt_note}")
     print(
         f"calls: median of {options.rounds} interleaved rounds of {options.calls} calls; "
-        f"imports: median of {options.imports} fresh interpreters (-X importtime)"
+        f"imports: median of {options.imports} fresh interpreters, less the "
+        f"{imports['start-up']:.1f}ms of `python -c pass`"
     )
     print()
     header = ["", "floor", "magiclink", "PyJWT", "ml/floor", "PyJWT/ml"]
@@ -306,7 +340,7 @@ def main() -> None:
         + "   targets"
     )
     for job, medians in rows.items():
-        unit, scale = ("ms", 1e-3) if job.startswith("import") else ("us", 1.0)
+        unit, scale = ("ms", 1.0) if job.startswith("import") else ("us", 1.0)
         cells = [
             f"{medians[name] * scale:.2f}{unit}" if name in medians else "-"
             for name in ("floor", "magiclink", "PyJWT")

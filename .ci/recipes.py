@@ -21,7 +21,7 @@ from fastapi import HTTPException, Request
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import magiclink  # noqa: E402
+import magiclink
 
 KEY = "huG8GP38g4o5MNJAYKJ1UXXFWXLCpaNfhs0gCa05RFRunzqw7wZyVGOeUvfJIss"
 CUSTOMER_ID = 4501
