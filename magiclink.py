@@ -15,10 +15,11 @@ This module makes such tokens and URLs, and verifies tokens more strictly than
 general-purpose JWT libraries: one algorithm, canonical base64url, strict JSON,
 the signature checked before any claim is read, and every failure raised as a
 subclass of :class:`MagicLinkError`.  It holds to the portal's own rules: a
-token it makes always signs the customer in, and a token it calls valid the
-portal accepts.  It needs nothing but the standard
-library, and its command line (``python -m magiclink --help``) makes, verifies
-and inspects links from the shell.
+link it makes always signs the customer in, and a token it calls valid the
+portal accepts.  :func:`parse_url` and :func:`verify_url` read links back.
+It needs nothing but the standard library, and its command line
+(``python -m magiclink --help``) makes links one at a time or in bulk,
+verifies them and inspects them.
 
 >>> token = generate_token("secret", 1234, now=1700000000)
 >>> verify_token(token, "secret", now=1700000000)["sub"]
@@ -93,8 +94,9 @@ REDIRECT_PAGES = (
 )
 _REDIRECT_ALIASES = {"my_account": "account"}
 
-# ?locale=: a language (fr), or a language and a country (fr_CA).
-_LOCALE = re.compile(r"[a-z]{2,3}(?:_[A-Z]{2})?")
+# ?locale=: a language (fr), or a language and a country (fr_CA).  Left for
+# re's own cache to compile on first use, off the import's clock.
+_LOCALE = r"[a-z]{2,3}(?:_[A-Z]{2})?"
 
 #: Longer tokens are rejected before any decoding.
 MAX_TOKEN_LENGTH = 8192
@@ -762,7 +764,7 @@ def _redirect_page(value: object) -> str:
 
 
 def _locale(value: object) -> str:
-    if type(value) is not str or not _LOCALE.fullmatch(value):
+    if type(value) is not str or not re.fullmatch(_LOCALE, value):
         raise MagicLinkError("locale must be a language code such as fr or fr_CA")
     return value
 
