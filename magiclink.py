@@ -149,8 +149,14 @@ _MAX_DOMAIN_LENGTH = 253
 _INVOICED_DOMAIN = "invoiced.com"
 _SANDBOX_DOMAIN = "sandbox.invoiced.com"
 
-# The longest link build_url can make: scheme, host, path, token and query.
-_MAX_LINK_LENGTH = 8 + _MAX_DOMAIN_LENGTH + 7 + MAX_TOKEN_LENGTH + 64
+# The longest link build_url can make.
+_MAX_LINK_LENGTH = (
+    len("https://")
+    + _MAX_DOMAIN_LENGTH
+    + len("/login/")
+    + MAX_TOKEN_LENGTH
+    + len("?redirect_to=balance_forward_statement&locale=fil_PH")
+)
 
 # HMAC (RFC 2104): translation tables that XOR every byte of the padded key
 # with ipad (0x36) or opad (0x5C).
@@ -851,7 +857,7 @@ def _is_ltr_label_character(unicodedata: Any, char: str) -> bool:
     # A hyphen, or a letter, mark or digit of Unicode 3.2 that is not written
     # right to left (so that no RFC 5893 Bidi rule applies to the host).
     return char == "-" or (
-        unicodedata.ucd_3_2_0.category(char)[0] in "LMN"
+        unicodedata.ucd_3_2_0.category(char)[0] in ("L", "M", "N")
         and unicodedata.bidirectional(char) in ("L", "EN", "NSM")
         and char not in _DISALLOWED_LETTERS
     )

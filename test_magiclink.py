@@ -772,6 +772,11 @@ WHATWG_HOSTS = [
     ("xn--e1afmkfd.example", "xn--e1afmkfd.example", True),
     ("xn--fiqs8s.example", "xn--fiqs8s.example", True),
     ("xn--0ca.example", "xn--0ca.example", True),
+    ("xn--b-cher-3ya.example", "xn--b-cher-3ya.example", True),  # bü-cher
+    ("xn--bcher2-3ya.example", "xn--bcher2-3ya.example", True),  # bücher2
+    ("xn--i1b6e8byah.example", "xn--i1b6e8byah.example", True),  # with a mark
+    ("xn----dha.example", "xn----dha.example", True),  # ü-
+    ("a.0xg1", "a.0xg1", True),
     ("XN--BCHER-KVA.example", "xn--bcher-kva.example", True),
     ("a.0x1g", "a.0x1g", True),
     ("a.1e5", "a.1e5", True),
@@ -791,6 +796,9 @@ WHATWG_HOSTS = [
     ("a.123", None, False),
     ("a.09", None, False),
     ("a.0", None, False),
+    ("portal.example.123", None, False),
+    ("a.b.0x1", None, False),
+    ("xn--lsa.example", None, False),  # a lone combining mark
     ("xn--zz.example", None, False),
     ("xn--a.example", None, False),
     ("xn--abc.example", None, False),
@@ -1121,6 +1129,118 @@ def test_parse_url_refuses_what_build_url_could_not_have_made(url: str) -> None:
 def test_parse_url_refuses_what_is_not_a_str(url: object) -> None:
     with pytest.raises(InvalidLinkError, match="link must be a str"):
         parse_url(url)  # type: ignore[arg-type]
+
+
+LINK_MESSAGES = [
+    (None, "link must be a str"),
+    (
+        GOOD_LINK + "x" * (magiclink._MAX_LINK_LENGTH - len(GOOD_LINK) + 1),
+        "link is too long",
+    ),
+    (GOOD_LINK + " ", "link has a space, a control or a non-ASCII character"),
+    (GOOD_LINK + "\u200b", "link has a space, a control or a non-ASCII character"),
+    (GOOD_LINK + "\x7f", "link has a space, a control or a non-ASCII character"),
+    ("http" + GOOD_LINK[5:], "link must start with https://"),
+    (GOOD_LINK.replace("https://", "https://me@"), "link must not have user info"),
+    (GOOD_LINK.replace(".com/", ".com:443/"), "link must not have a port"),
+    (GOOD_LINK.replace("acme", "ac_me"), "link host is not a valid portal host"),
+    (GOOD_LINK.replace("/login/", "/portal/"), "link path must be /login/TOKEN"),
+    (GOOD_LINK + "/x", "link path must be /login/TOKEN"),
+    (GOOD_LINK + "#", "link must not have a fragment"),
+    (GOOD_LINK + "?locale=fr#", "link must not have a fragment"),
+    (GOOD_LINK + "?x=1", "link query may only hold redirect_to and locale, once each"),
+    (GOOD_LINK + "?locale=FR", "link query has an unknown page or locale"),
+]
+
+
+@pytest.mark.parametrize(("url", "message"), LINK_MESSAGES)
+def test_every_link_refusal_has_its_fixed_message(url: object, message: str) -> None:
+    with pytest.raises(InvalidLinkError) as caught:
+        parse_url(url)  # type: ignore[arg-type]
+    assert str(caught.value) == message
+
+
+BUILD_MESSAGES = [
+    ({"sandbox": 1}, "sandbox must be True or False"),
+    ({"company": None}, "give exactly one of company or domain"),
+    (
+        {"domain": "a.example.com", "company": None, "sandbox": True},
+        "sandbox goes with company, not domain",
+    ),
+    ({"company": "a b"}, "company must be 1-63 letters, digits or inner hyphens"),
+    ({"company": "é"}, "company must be an ASCII host name label"),
+    ({"company": "xn--zz"}, "company is an xn-- label that browsers refuse"),
+    ({"company": None, "domain": "é.com"}, "domain must be an ASCII host name"),
+    (
+        {"company": None, "domain": "a..com"},
+        "domain label must be 1-63 letters, digits or inner hyphens",
+    ),
+    (
+        {"company": None, "domain": "localhost"},
+        "domain must be a host name such as portal.example.com",
+    ),
+    (
+        {"company": None, "domain": "10.0.0.1"},
+        "domain must be a host name, not an IP address",
+    ),
+    (
+        {"company": None, "domain": "a.invoiced.com"},
+        "domain must not be under invoiced.com: give company",
+    ),
+    (
+        {"redirect_to": "admin"},
+        "redirect_to must be one of: " + ", ".join(REDIRECT_PAGES),
+    ),
+    ({"locale": "fr-CA"}, "locale must be a language code such as fr or fr_CA"),
+]
+
+
+@pytest.mark.parametrize(("arguments", "message"), BUILD_MESSAGES)
+def test_every_build_url_refusal_has_its_fixed_message(
+    arguments: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(MagicLinkError) as caught:
+        build_url(TOKEN, **{"company": "acme", **arguments})
+    assert type(caught.value) is MagicLinkError and str(caught.value) == message
+    assert (
+        "redirect_to must be one of: account, credit_notes, invoices,"
+        in BUILD_MESSAGES[-2][1]
+    )
+
+
+def test_the_longest_link_build_url_makes_is_the_longest_parse_url_reads() -> None:
+    domain = "a" * 63 + "." + "b" * 63 + "." + "c" * 63 + "." + "d" * 61
+    token = generate_token(KEY, 1, issuer="i" * 6046, now=NOW)
+    url = build_url(
+        token, domain=domain, redirect_to="balance_forward_statement", locale="fil_PH"
+    )
+    assert len(domain) == 253 and len(token) == MAX_TOKEN_LENGTH
+    assert len(url) == magiclink._MAX_LINK_LENGTH
+    assert parse_url(url).domain == domain
+    with pytest.raises(InvalidLinkError, match="too long"):
+        parse_url(url + "x")
+    with pytest.raises(MagicLinkError, match="domain"):
+        build_url(token, domain=domain + "d")
+
+
+def test_portal_link_repr_elides_tokens_over_12_characters() -> None:
+    short = PortalLink("aa.bb.cccccc", "acme", None, False, None, None)
+    assert repr(short) == (
+        "PortalLink(token='aa.bb.cccccc', company='acme', domain=None, "
+        "sandbox=False, redirect_to=None, locale=None)"
+    )
+    longer = PortalLink("aa.bb.ccccccD", None, "a.example", False, "pay", "fr")
+    assert repr(longer) == (
+        "PortalLink(token='aa.bb.cccccc...', company=None, domain='a.example', "
+        "sandbox=False, redirect_to='pay', locale='fr')"
+    )
+
+
+def test_verify_url_has_no_leeway_unless_asked() -> None:
+    url = build_url(sign_claims(claims(exp=NOW)), "acme")
+    assert verify_url(url, KEY, now=NOW - 1)
+    with pytest.raises(ExpiredTokenError):
+        verify_url(url, KEY, now=NOW)
 
 
 def test_verify_url_returns_the_claims_and_checks_the_portal_when_asked() -> None:
