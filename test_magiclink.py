@@ -1150,6 +1150,7 @@ LINK_MESSAGES = [
     (GOOD_LINK + "?locale=fr#", "link must not have a fragment"),
     (GOOD_LINK + "?x=1", "link query may only hold redirect_to and locale, once each"),
     (GOOD_LINK + "?locale=FR", "link query has an unknown page or locale"),
+    (GOOD_LINK + "?redirect_to=pay=x", "link query has an unknown page or locale"),
 ]
 
 
@@ -1286,6 +1287,23 @@ def test_verify_url_passes_the_options_to_verify_token() -> None:
         verify_url(url, KEY, now=NOW, issuer="other")
     with pytest.raises(InvalidSignatureError):
         verify_url(url, "other key", now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            {"company": "acme", "domain": "a.example.com"},
+            "give at most one of company or domain",
+        ),
+        ({"sandbox": 1}, "sandbox must be True, False or None"),
+        ({"company": "a b"}, "company must be 1-63 letters, digits or inner hyphens"),
+    ],
+)
+def test_verify_url_argument_messages(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(MagicLinkError) as caught:
+        verify_url(GOOD_LINK, KEY, **options)
+    assert type(caught.value) is MagicLinkError and str(caught.value) == message
 
 
 @pytest.mark.parametrize(
@@ -3235,6 +3253,16 @@ def test_cli_inspect_odd_and_malformed_tokens(cli) -> None:  # type: ignore[no-u
     for year_10000 in (253402300800, 10**12):
         status, out, err = cli("inspect", sign_claims(claims(exp=year_10000)))
         assert (status, err) == (0, "") and "not a UNIX time" in out
+
+
+def test_cli_inspect_names_the_malformed_part(cli) -> None:  # type: ignore[no-untyped-def]
+    for header, payload, part in (
+        ("{", "{}", "header"),
+        ('{"alg":"HS256"}', "{", "payload"),
+    ):
+        status, out, err = cli("inspect", sign_raw(header, payload))
+        assert (status, out) == (1, "")
+        assert err == f"malformed token: {part} is not strict JSON\n"
 
 
 def test_cli_inspect_escapes_what_a_terminal_would_run(cli) -> None:  # type: ignore[no-untyped-def]
