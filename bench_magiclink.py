@@ -156,12 +156,33 @@ def import_medians(runs: int) -> dict[str, float]:
     """Import times, each less the start-up of the same interpreter (`-c pass`):
     the floor's modules; magiclink with its .pyc; a copy with no .pyc that
     cannot write one (a vendored file on a read-only file system, as in AWS
-    Lambda); and magiclink installed by pip into a fresh venv."""
+    Lambda); magiclink installed by pip into a fresh venv; and a Lambda
+    bundle's copy whose files got new modification times after compileall,
+    with a timestamp .pyc (then stale) and with an unchecked-hash .pyc."""
     with tempfile.TemporaryDirectory() as scratch_name:
         scratch = Path(scratch_name)
         bare = scratch / "vendored"
         bare.mkdir()
         shutil.copy(HERE / "magiclink.py", bare)
+        bundles = {}
+        for mode in ("timestamp", "unchecked-hash"):
+            bundles[mode] = scratch / mode
+            bundles[mode].mkdir()
+            shutil.copy(HERE / "magiclink.py", bundles[mode])
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "compileall",
+                    "-q",
+                    "--invalidation-mode",
+                    mode,
+                    bundles[mode],
+                ],
+                check=True,
+            )
+            later = time.time() + 86400  # as when the bundle is unpacked
+            os.utime(bundles[mode] / "magiclink.py", (later, later))
         venv_python = installed_python(scratch)
         runs_of = {
             "start-up": (sys.executable, "pass", HERE, True),
@@ -175,6 +196,18 @@ def import_medians(runs: int) -> dict[str, float]:
             "no .pyc": (sys.executable, "import magiclink", bare, False),
             "venv start-up": (venv_python, "pass", scratch, True),
             "installed": (venv_python, "import magiclink", scratch, True),
+            "timestamp": (
+                sys.executable,
+                "import magiclink",
+                bundles["timestamp"],
+                False,
+            ),
+            "unchecked-hash": (
+                sys.executable,
+                "import magiclink",
+                bundles["unchecked-hash"],
+                False,
+            ),
         }
         run_ms(sys.executable, "import magiclink", HERE, True)  # writes the .pyc
         samples: dict[str, list[float]] = {name: [] for name in runs_of}
@@ -187,6 +220,8 @@ def import_medians(runs: int) -> dict[str, float]:
         "magiclink": medians["magiclink"] - medians["start-up"],
         "no .pyc": medians["no .pyc"] - medians["start-up"],
         "installed": medians["installed"] - medians["venv start-up"],
+        "timestamp": medians["timestamp"] - medians["start-up"],
+        "unchecked-hash": medians["unchecked-hash"] - medians["start-up"],
         "start-up": medians["start-up"],
     }
 
@@ -317,6 +352,14 @@ def main() -> None:
         "import": {"floor": imports["floor"], "magiclink": imports["magiclink"]},
         "import, no .pyc": {"floor": imports["floor"], "magiclink": imports["no .pyc"]},
         "import, pip": {"floor": imports["floor"], "magiclink": imports["installed"]},
+        "import, zip ts": {
+            "floor": imports["floor"],
+            "magiclink": imports["timestamp"],
+        },
+        "import, zip uh": {
+            "floor": imports["floor"],
+            "magiclink": imports["unchecked-hash"],
+        },
         "urls, per row": {
             name: median / bulk_count for name, median in bulk_medians.items()
         },
