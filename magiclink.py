@@ -1177,10 +1177,8 @@ def _add_url_arguments(command: Any) -> None:
 
 
 def _run_url(args: Any) -> int:
-    key = _cli_key(args)
-    now = time.time()
-    try:
-        url = magic_link(
+    def make(key: str | bytes, now: float) -> str:
+        return magic_link(
             key,
             args.customer_id,
             args.company,
@@ -1192,11 +1190,8 @@ def _run_url(args: Any) -> int:
             issuer=args.issuer,
             now=now,
         )
-    except MagicLinkError as exc:
-        args.parser.error(str(exc))
-    print(url)
-    _tell_expiry(args.ttl, now)
-    return 0
+
+    return _print_made(args, make)
 
 
 # -- token
@@ -1209,15 +1204,23 @@ def _add_token_arguments(command: Any) -> None:
 
 
 def _run_token(args: Any) -> int:
+    def make(key: str | bytes, now: float) -> str:
+        return generate_token(
+            key, args.customer_id, args.ttl, issuer=args.issuer, now=now
+        )
+
+    return _print_made(args, make)
+
+
+def _print_made(args: Any, make: Callable[[str | bytes, float], str]) -> int:
+    """Print the URL or token that *make* makes; tell a person when it expires."""
     key = _cli_key(args)
     now = time.time()
     try:
-        token = generate_token(
-            key, args.customer_id, args.ttl, issuer=args.issuer, now=now
-        )
+        made = make(key, now)
     except MagicLinkError as exc:
         args.parser.error(str(exc))
-    print(token)
+    print(made)
     _tell_expiry(args.ttl, now)
     return 0
 
