@@ -1296,7 +1296,7 @@ def _write_links(
     """Write each good row with its link; report each bad one by its line."""
     import sys
 
-    bad_rows = 0
+    any_bad = False
     for line, fields, problem in rows:
         try:
             if problem:
@@ -1304,10 +1304,10 @@ def _write_links(
             url = link_for(_cli_customer_id(fields[column].strip()))
         except MagicLinkError as exc:
             print(f"magiclink urls: line {line}: {exc}", file=sys.stderr)
-            bad_rows += 1
+            any_bad = True
         else:
             writer.writerow([*fields, url, expires_at])
-    return 1 if bad_rows else 0
+    return 1 if any_bad else 0
 
 
 def _open_ids(args: Any) -> Any:

@@ -3435,18 +3435,26 @@ def test_cli_verify_json(cli) -> None:  # type: ignore[no-untyped-def]
     }
     status, out, _ = cli("verify", "--json", token_in(url))
     assert status == 0 and "link" not in strict_json(out)
-    for refused, error in (
-        (sign_claims(claims(exp=1)), "ExpiredTokenError"),
-        (sign_claims(claims(), key="other"), "InvalidSignatureError"),
-        ("https://evil.example:1/login/a.b.c", "InvalidLinkError"),
-        ("a.b", "MalformedTokenError"),
+    for refused, error, reason in (
+        (sign_claims(claims(exp=1)), "ExpiredTokenError", "token has expired"),
+        (
+            sign_claims(claims(), key="other"),
+            "InvalidSignatureError",
+            "signature does not match the key",
+        ),
+        (
+            "https://evil.example:1/login/a.b.c",
+            "InvalidLinkError",
+            "link must not have a port",
+        ),
+        ("a.b", "MalformedTokenError", "token must be three non-empty segments"),
     ):
         status, out, err = cli("verify", "--json", refused)
         assert (status, err) == (1, "")
         assert strict_json(out) == {
             "valid": False,
             "error": error,
-            "reason": strict_json(out)["reason"],
+            "reason": reason,
         }
 
 
@@ -3918,3 +3926,42 @@ def test_cli_urls_streams_in_flat_memory(tmp_path: Path) -> None:
         peaks.append(int(done.stdout) * 1024)  # ru_maxrss is in KiB on Linux
     assert peaks[1] - peaks[0] < 8 * 2**20, peaks
     assert resource.RUSAGE_CHILDREN
+
+
+def test_cli_urls_reads_the_clock_once(cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    ticks = iter(range(NOW, NOW + 10_000, 10))  # ten seconds pass at each reading
+    monkeypatch.setattr(magiclink.time, "time", lambda: float(next(ticks)))
+    status, out, _ = run_urls(
+        cli, monkeypatch, b"1\n2\n3\n", "--company", "acme", "--issuer", "crm export"
+    )
+    rows = rows_of(out)
+    assert status == 0 and len(rows) == 3
+    found = [verify_url(row["url"], KEY, now=NOW) for row in rows]
+    assert {claims["exp"] for claims in found} == {NOW + 3600}
+    assert {row["expires_at"] for row in rows} == {magiclink._iso_utc(NOW + 3600)}
+    assert {claims["iss"] for claims in found} == {"crm export"}
+
+
+def test_cli_urls_leaves_standard_input_open(
+    cli, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    stdin = io.TextIOWrapper(io.BytesIO(b"1\n"))
+    monkeypatch.setattr(sys, "stdin", stdin)
+    assert cli("urls", "--company", "acme")[0] == 0
+    assert not stdin.buffer.closed
+
+
+def test_cli_verify_options_and_checks_on_links(cli) -> None:  # type: ignore[no-untyped-def]
+    token = sign_claims(claims(exp=1_000_000_000, iss="shop"))
+    url = build_url(token, "acme")
+    status, out, err = cli("verify", url, "--issuer", "other")
+    assert (status, out) == (1, "") and "iss claim is not an accepted issuer" in err
+    status, out, err = cli("verify", url)
+    assert status == 1 and re.fullmatch(
+        r"invalid token: token has expired \(2001-09-09 01:46:40 UTC, \d+ days ago\)\n",
+        err,
+    )
+    status, out, err = cli("verify", token, "--sandbox")
+    assert (status, out) == (2, "") and "give the URL" in err
+    status, out, err = cli("verify", url, "--frobnicate")
+    assert status == 2 and "usage: magiclink verify" in err and "--frobnicate" in err
