@@ -2947,6 +2947,12 @@ def test_import_loads_nothing_the_cli_alone_needs() -> None:
         "urllib.parse",
         "typing",
         "base64",
+        "csv",
+        "getpass",
+        "unicodedata",
+        "encodings.idna",
+        "encodings.punycode",
+        "stringprep",
     }
 
 
