@@ -3228,9 +3228,15 @@ def test_cli_inspect_needs_no_key_and_says_it_did_not_verify(
         "inspect", f"https://acme.invoiced.com/login/{DOC_TOKEN}?redirect_to=pay"
     )
     assert status == 0 and err == ""
-    assert "NOT verified" in out
-    assert '"iss": "Ruby Backend"' in out and '"alg": "HS256"' in out
-    assert "expires: 2016-02-15 19:35:48 UTC, in 90 minutes" in out
+    assert out == (
+        "signature: NOT verified (inspect does not use the key)\n"
+        "header:\n"
+        '{\n  "alg": "HS256",\n  "typ": "JWT"\n}\n'
+        "claims:\n"
+        '{\n  "sub": "1234567890",\n  "iss": "Ruby Backend",\n  "exp": 1455564948\n}\n'
+        "link: acme.invoiced.com, page pay, locale (portal default)\n"
+        "expires: 2016-02-15 19:35:48 UTC, in 90 minutes\n"
+    )
 
 
 @pytest.mark.parametrize(
@@ -3468,21 +3474,32 @@ def test_cli_inspect_json(cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type
     monkeypatch.delenv("INVOICED_MAGIC_LINK_KEY")
     url = f"https://acme.invoiced.com/login/{DOC_TOKEN}?locale=fr"
     status, out, _ = cli("inspect", "--json", url)
-    report = strict_json(out)
-    assert status == 0 and report["verified"] is False and "valid" not in report
-    assert (
-        report["claims"] == DOC_CLAIMS
-        and report["expires_at"] == "2016-02-15T19:35:48Z"
-    )
-    assert report["link"] == {
-        "host": "acme.invoiced.com",
-        "redirect_to": None,
-        "locale": "fr",
+    assert status == 0 and strict_json(out) == {
+        "verified": False,
+        "claims": DOC_CLAIMS,
+        "header": {"alg": "HS256", "typ": "JWT"},
+        "expires_at": "2016-02-15T19:35:48Z",
+        "link": {"host": "acme.invoiced.com", "redirect_to": None, "locale": "fr"},
     }
     status, out, _ = cli("inspect", "--json", sign_claims(claims(exp="soon")))
     assert status == 0 and strict_json(out)["expires_at"] is None
-    status, out, _ = cli("inspect", "--json", "abc")
-    assert status == 1 and strict_json(out)["error"] == "MalformedTokenError"
+    for broken, error, reason in (
+        ("abc", "MalformedTokenError", "token must be three non-empty segments"),
+        (
+            "https://acme.invoiced.com/x",
+            "InvalidLinkError",
+            "link path must be /login/TOKEN",
+        ),
+    ):
+        status, out, err = cli("inspect", "--json", broken)
+        assert (status, err) == (1, "")
+        assert strict_json(out) == {"verified": False, "error": error, "reason": reason}
+    status, out, err = cli("inspect", "https://acme.invoiced.com/x")
+    assert (status, out, err) == (
+        1,
+        "",
+        "invalid link: link path must be /login/TOKEN\n",
+    )
 
 
 # -- command line: the key file ---------------------------------------------------------
