@@ -690,7 +690,7 @@ def _check_issuer(issuer: object) -> None:
     _check_text("issuer", issuer)
 
 
-def _check_text(name: str, value: object) -> str:
+def _check_text(name: str, value: object) -> None:
     if not isinstance(value, str) or not value:
         raise MagicLinkError(f"{name} must be a non-empty str")
     if not value.isascii():
@@ -698,7 +698,6 @@ def _check_text(name: str, value: object) -> str:
             value.encode("utf-8")
         except UnicodeEncodeError:
             raise MagicLinkError(f"{name} is not valid UTF-8 text") from None
-    return value
 
 
 def _finite(name: str, value: object) -> float:
