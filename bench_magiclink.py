@@ -35,6 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import magiclink
+import magiclink_cli
 
 HERE = Path(__file__).resolve().parent
 KEY = "huG8GP38g4o5MNJAYKJ1UXXFWXLCpaNfhs0gCa05RFRunzqw7wZyVGOeUvfJIss"
@@ -247,7 +248,7 @@ def bulk_contenders(ids_file: Path, count: int) -> dict[str, Callable[[], object
 
     def urls_command() -> None:
         with contextlib.redirect_stdout(sink):
-            status = magiclink._main(["urls", str(ids_file), "--company", "acme"])
+            status = magiclink_cli.main(["urls", str(ids_file), "--company", "acme"])
         assert status == 0
 
     return {"floor": plain_loop, "magiclink": urls_command}

@@ -1,0 +1,786 @@
+# SPDX-License-Identifier: MIT
+# Copyright (c) 2026 The magiclink authors
+# magiclink 1.2.0, the command line of the magiclink git repository.
+"""The magiclink command line: make, verify and inspect Magic Link sign-in links.
+
+The library is ``magiclink.py``; this module is the program on top of it, as
+``json.tool`` is to ``json``.  It reads the key from the environment or a key
+file (never from an option), makes one link or a CSV of links, and verifies
+or inspects a token or a link.  It has no cryptography of its own: every
+token is made, split and checked by the library.
+
+Run it as ``magiclink`` once installed, ``python -m magiclink_cli``, or
+``python magiclink.py`` from a clone (which hands over to :func:`main`).
+
+Exit status: 0 success; 1 an invalid token or link, or a bad row for
+``urls``; 2 a usage or input error; 141 when the reader of standard output has
+gone (as for a process that SIGPIPE ends); 130 on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime
+import io
+import itertools
+import json
+import os
+import re
+import stat
+import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, NoReturn
+
+import magiclink
+from magiclink import (
+    DEFAULT_ISSUER,
+    REDIRECT_PAGES,
+    ExpiredTokenError,
+    InvalidLinkError,
+    InvalidTokenError,
+    MagicLinkError,
+    PortalLink,
+    generate_token,
+    magic_link,
+    parse_url,
+    verify_token,
+)
+
+# isort: split
+# The library's private helpers that the command line shares rather than
+# repeats: the URL arguments checked once for a whole CSV of links (urls),
+# the token read without the key (inspect), and the library's own tests of a
+# customer id, a date and UTF-8 text, so that both give the same answers.
+from magiclink import (
+    _check_issuer,
+    _decode_json_object,
+    _expiry,
+    _is_customer_id_text,
+    _is_timestamp,
+    _is_utf8_encodable,
+    _portal_host,
+    _split_token,
+    _url_parts,
+    _verified_link,
+)
+
+__all__ = ["main"]
+
+_KEY_ENV_VAR = "INVOICED_MAGIC_LINK_KEY"
+
+_DESCRIPTION = """\
+Make, verify and inspect Invoiced Magic Link sign-in links.
+
+The key is read from the environment variable INVOICED_MAGIC_LINK_KEY or from
+--key-file PATH ('-' reads standard input); there is no option that takes the
+key itself, so that it stays out of shell history and process listings.
+"""
+
+_EXAMPLES = """\
+examples:
+  INVOICED_MAGIC_LINK_KEY=... magiclink url 1234 --company acme
+  magiclink token 1234 --ttl 300 --key-file key.txt
+  magiclink urls customers.csv --company acme --ttl 7776000 > links.csv
+  magiclink verify 'https://acme.invoiced.com/login/eyJ...' --company acme
+  magiclink inspect eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ...
+"""
+
+_MAX_KEY_FILE_SIZE = 4096
+_BROKEN_PIPE_STATUS = 141
+_INTERRUPTED_STATUS = 130
+_QUOTED_TEXT = r"'[^']*'|\"[^\"]*\""
+_OPTION_NAME = r"--[A-Za-z][A-Za-z0-9-]{0,39}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line with *argv* (default ``sys.argv[1:]``) and return
+    its exit status.
+
+    >>> main(["inspect", "--json", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2ln"])
+    {"verified": false, "claims": {"sub": "1234"}, "header": {"alg": "HS256"}, \
+"expires_at": null}
+    0
+    """
+    parser = _parser()
+    try:
+        try:
+            args, unknown = parser.parse_known_args(argv)
+            if unknown:
+                getattr(args, "parser", parser).error(_unknown_arguments(unknown))
+            status: int = args.run(args)
+        except SystemExit as exc:  # argparse has printed help or a usage error
+            status = exc.code if isinstance(exc.code, int) else 2
+        sys.stdout.flush()
+    except BrokenPipeError:  # magiclink ... | head
+        _discard_standard_output()
+        return _BROKEN_PIPE_STATUS
+    except KeyboardInterrupt:
+        return _INTERRUPTED_STATUS
+    return status
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # argparse quotes the value it could not use, and that could be a
+        # pasted key: only option and command names are shown.
+        super().error(re.sub(_QUOTED_TEXT, _shown_if_a_name, message))
+
+
+def _parser() -> _Parser:
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = _Parser(
+        prog="magiclink",
+        description=_DESCRIPTION,
+        epilog=_EXAMPLES,
+        formatter_class=formatter,
+        allow_abbrev=False,
+    )
+    parser.add_argument("--version", action="version", version=magiclink.__version__)
+    commands = parser.add_subparsers(title="commands", dest="command", required=True)
+    for name, (summary, example, add_arguments, run) in _COMMANDS.items():
+        command = commands.add_parser(
+            name,
+            help=summary,
+            description=summary,
+            epilog="example:\n  " + example,
+            formatter_class=formatter,
+            allow_abbrev=False,
+        )
+        add_arguments(command)
+        command.set_defaults(run=run, parser=command)
+    return parser
+
+
+# -- url ------------------------------------------------------------------------
+
+
+def _add_url_arguments(command: _Parser) -> None:
+    _add_customer_id(command)
+    _add_portal_options(command)
+    _add_token_options(command)
+    _add_key_file(command)
+
+
+def _run_url(args: Any) -> int:
+    def make(key: str | bytes, now: float) -> str:
+        return magic_link(
+            key,
+            args.customer_id,
+            args.company,
+            ttl=args.ttl,
+            sandbox=args.sandbox,
+            domain=args.domain,
+            redirect_to=args.redirect_to,
+            locale=args.locale,
+            issuer=args.issuer,
+            now=now,
+        )
+
+    return _print_signed(args, make)
+
+
+# -- token ----------------------------------------------------------------------
+
+
+def _add_token_arguments(command: _Parser) -> None:
+    _add_customer_id(command)
+    _add_token_options(command)
+    _add_key_file(command)
+
+
+def _run_token(args: Any) -> int:
+    def make(key: str | bytes, now: float) -> str:
+        return generate_token(
+            key, args.customer_id, args.ttl, issuer=args.issuer, now=now
+        )
+
+    return _print_signed(args, make)
+
+
+def _print_signed(args: Any, make: Callable[[str | bytes, float], str]) -> int:
+    """Print the URL or token that *make* signs; tell a person when it expires."""
+    key = _key(args)
+    now = time.time()
+    try:
+        signed = make(key, now)
+    except MagicLinkError as exc:
+        args.parser.error(str(exc))
+    print(signed)
+    # For a person at a terminal; a script reads standard output alone.
+    if sys.stderr.isatty():
+        print("expires " + _describe_time(_expiry(args.ttl, now), now), file=sys.stderr)
+    return 0
+
+
+# -- urls -----------------------------------------------------------------------
+
+
+def _add_urls_arguments(command: _Parser) -> None:
+    command.add_argument(
+        "ids",
+        metavar="FILE",
+        nargs="?",
+        help="customer ids, one a line, or CSV with a header row that has an id "
+        "column, as in an Invoiced customer export (default: standard input)",
+    )
+    _add_portal_options(command)
+    _add_token_options(command)
+    _add_key_file(command)
+
+
+def _run_urls(args: Any) -> int:
+    key = _key(args)
+    if args.ids in (None, "-") and args.key_file == "-":
+        args.parser.error("standard input cannot hold both the key and the ids")
+    now = time.time()  # one clock reading: every link expires at the same moment
+    try:
+        prefix, suffix = _url_parts(
+            args.company, args.sandbox, args.domain, args.redirect_to, args.locale
+        )
+        expires_at = _iso_utc(_expiry(args.ttl, now))
+        _check_issuer(args.issuer)
+    except MagicLinkError as exc:
+        args.parser.error(str(exc))
+
+    def link_for(customer_id: int | str) -> str:
+        token = generate_token(key, customer_id, args.ttl, issuer=args.issuer, now=now)
+        return prefix + token + suffix
+
+    source = _open_ids(args)
+    try:
+        first = source.readline()
+        header = _csv_header(first)
+        column = header.index("id") if header else 0
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow([*(header or ["customer_id"]), "url", "expires_at"])
+        rows = _csv_rows(source, header) if header else _plain_rows(first, source)
+        return _write_links(rows, column, link_for, expires_at, writer)
+    finally:
+        if source.buffer is getattr(sys.stdin, "buffer", None):
+            source.detach()  # standard input stays open
+        else:
+            source.close()
+
+
+def _write_links(
+    rows: Iterator[tuple[int, list[str], str]],
+    column: int,
+    link_for: Callable[[int | str], str],
+    expires_at: str,
+    writer: Any,
+) -> int:
+    """Write each good row with its link; report each bad one by its line."""
+    any_bad = False
+    for line, fields, problem in rows:
+        try:
+            if problem:
+                raise MagicLinkError(problem)
+            url = link_for(_customer_id_argument(fields[column].strip()))
+        except MagicLinkError as exc:
+            print(f"magiclink urls: line {line}: {exc}", file=sys.stderr)
+            any_bad = True
+        else:
+            writer.writerow([*fields, url, expires_at])
+    return 1 if any_bad else 0
+
+
+def _open_ids(args: Any) -> io.TextIOWrapper:
+    """The ids as text: UTF-8, a byte order mark (as spreadsheets write it)
+    dropped, bytes that are not UTF-8 kept for _row_problem to find."""
+    binary: Any
+    if args.ids in (None, "-"):
+        binary = getattr(sys.stdin, "buffer", None)
+        if binary is None:
+            args.parser.error("standard input cannot be read")
+    else:
+        try:
+            if stat.S_ISCHR(os.stat(args.ids).st_mode):  # /dev/zero would never end
+                args.parser.error("cannot read FILE: it is a device")
+            binary = open(args.ids, "rb")  # noqa: SIM115 (read until the run ends)
+        except OSError as exc:
+            args.parser.error("cannot read FILE: " + _os_reason(exc))
+    return io.TextIOWrapper(
+        binary, encoding="utf-8-sig", errors="surrogateescape", newline=""
+    )
+
+
+def _csv_header(first_line: str) -> list[str] | None:
+    """The first line's fields if it is a CSV header with an id column."""
+    try:
+        names = next(csv.reader([first_line], strict=True), [])
+    except csv.Error:
+        return None
+    return names if "id" in names else None
+
+
+def _plain_rows(first: str, source: Any) -> Iterator[tuple[int, list[str], str]]:
+    lines: Iterator[str] = itertools.chain([first], source) if first else iter(())
+    for line, text in enumerate(lines, 1):
+        fields = [text.strip()]
+        yield line, fields, _row_problem(fields, 0)
+
+
+def _csv_rows(source: Any, header: list[str]) -> Iterator[tuple[int, list[str], str]]:
+    width, column = len(header), header.index("id")
+    reader = csv.reader(source, strict=True)
+    while True:
+        line = reader.line_num + 2  # where the row starts; the header is line 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            yield line, [], "not a well-formed CSV row"
+            continue
+        if not fields:
+            yield line, fields, "the line is empty"
+        elif len(fields) != width:
+            yield line, fields, f"{len(fields)} fields where the header has {width}"
+        else:
+            yield line, fields, _row_problem(fields, column)
+
+
+def _row_problem(fields: list[str], column: int) -> str:
+    """Why the row cannot be used, or "" if it can."""
+    if not _is_utf8_encodable("".join(fields)):
+        return "not UTF-8 text"
+    if not fields[column].strip():
+        return "the id is empty"
+    return ""
+
+
+# -- verify ---------------------------------------------------------------------
+
+
+def _add_verify_arguments(command: _Parser) -> None:
+    _add_token_or_url(command)
+    command.add_argument(
+        "--company", metavar="NAME", help="the link must be for NAME.invoiced.com"
+    )
+    command.add_argument(
+        "--domain", metavar="HOST", help="the link must be for this custom domain"
+    )
+    command.add_argument(
+        "--sandbox", action="store_true", help="the link must be for a sandbox account"
+    )
+    command.add_argument(
+        "--leeway",
+        metavar="SECONDS",
+        type=float,
+        default=0,
+        help="allowed clock skew (default 0, as at the portal)",
+    )
+    command.add_argument(
+        "--issuer",
+        metavar="NAME",
+        action="append",
+        help="accept only this iss claim (repeat to accept several)",
+    )
+    _add_json(command)
+    _add_key_file(command)
+
+
+def _run_verify(args: Any) -> int:
+    key = _key(args)
+    text = args.token.strip()
+    is_url = _looks_like_url(text)
+    checks_portal = args.company is not None or args.domain is not None or args.sandbox
+    if checks_portal and not is_url:
+        args.parser.error(
+            "--company, --domain and --sandbox check a link: give the URL"
+        )
+    now = time.time()
+    options = {"leeway": args.leeway, "now": now, "issuer": args.issuer}
+    link: PortalLink | None = None
+    try:
+        if is_url:
+            link, claims = _verified_link(
+                text,
+                key,
+                company=args.company,
+                domain=args.domain,
+                sandbox=True if args.sandbox else None,
+                **options,
+            )
+        else:
+            claims = verify_token(text, key, **options)
+    except InvalidTokenError as exc:
+        return _print_refusal(args, exc, "valid", text, now)
+    except MagicLinkError as exc:
+        args.parser.error(str(exc))
+    if args.json:
+        token = text if link is None else link.token
+        header = _decode_json_object(_split_token(token)[1], "header")
+        _print_json(_json_report("valid", True, claims, header, link), indent=None)
+        return 0
+    _print_json(claims)
+    for line in _link_and_dates(link, claims, now):
+        print(line, file=sys.stderr)
+    return 0
+
+
+def _print_refusal(
+    args: Any, error: InvalidTokenError, outcome: str, text: str, now: float
+) -> int:
+    """Say why a token or link was refused; *outcome* names the --json member
+    ("valid" for verify, "verified" for inspect) that is false."""
+    if args.json:
+        kind = type(error).__name__
+        _print_json({outcome: False, "error": kind, "reason": str(error)}, indent=None)
+        return 1
+    reason = str(error)
+    if isinstance(error, ExpiredTokenError):  # the signature has passed
+        token = parse_url(text).token if _looks_like_url(text) else text
+        exp = _decoded_token(token)[1]["exp"]
+        reason += " (" + _describe_time(exp, now) + ")"
+    if isinstance(error, InvalidLinkError):
+        what = "invalid link"
+    else:
+        what = "invalid token" if outcome == "valid" else "malformed token"
+    print(f"{what}: {reason}", file=sys.stderr)
+    return 1
+
+
+# -- inspect --------------------------------------------------------------------
+
+
+def _add_inspect_arguments(command: _Parser) -> None:
+    _add_token_or_url(command)
+    _add_json(command)
+
+
+def _run_inspect(args: Any) -> int:
+    text = args.token.strip()
+    try:
+        link = parse_url(text) if _looks_like_url(text) else None
+        header, claims = _decoded_token(text if link is None else link.token)
+    except InvalidTokenError as exc:
+        return _print_refusal(args, exc, "verified", text, 0)
+    if args.json:
+        _print_json(_json_report("verified", False, claims, header, link), indent=None)
+        return 0
+    print("signature: NOT verified (inspect does not use the key)")
+    print("header:")
+    _print_json(header)
+    print("claims:")
+    _print_json(claims)
+    for line in _link_and_dates(link, claims, time.time()):
+        print(line)
+    if "exp" not in claims:
+        print("expires: never: no exp claim (verify refuses such a token)")
+    elif not _is_timestamp(claims["exp"]):
+        print("expires: exp claim is not a UNIX time (verify refuses such a token)")
+    return 0
+
+
+def _decoded_token(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The header and claims of *token*, decoded by the library's strict rules
+    but with the signature NOT checked: for showing, never for trusting."""
+    _, header, payload, _ = _split_token(token)
+    return (
+        _decode_json_object(header, "header"),
+        _decode_json_object(payload, "payload"),
+    )
+
+
+# -- arguments the commands share -------------------------------------------------
+
+
+def _add_customer_id(command: _Parser) -> None:
+    command.add_argument(
+        "customer_id",
+        metavar="CUSTOMER_ID",
+        type=_customer_id_argument,
+        help="the customer's numeric Invoiced id (not its customer number)",
+    )
+
+
+def _add_portal_options(command: _Parser) -> None:
+    host = command.add_mutually_exclusive_group(required=True)
+    host.add_argument(
+        "--company", metavar="NAME", help="Invoiced username: NAME.invoiced.com"
+    )
+    host.add_argument("--domain", metavar="HOST", help="custom portal domain")
+    command.add_argument(
+        "--sandbox", action="store_true", help="use NAME.sandbox.invoiced.com"
+    )
+    command.add_argument(
+        "--redirect-to",
+        metavar="PAGE",
+        help="portal page to open: " + ", ".join(REDIRECT_PAGES),
+    )
+    command.add_argument(
+        "--locale", metavar="LANGUAGE", help="portal language, such as fr or fr_CA"
+    )
+
+
+def _add_token_options(command: _Parser) -> None:
+    command.add_argument(
+        "--ttl",
+        metavar="SECONDS",
+        type=float,
+        default=3600,
+        help="lifetime, at least 1 (default 3600)",
+    )
+    command.add_argument(
+        "--issuer",
+        metavar="NAME",
+        default=DEFAULT_ISSUER,
+        help="iss claim (default %(default)s)",
+    )
+
+
+def _add_key_file(command: _Parser) -> None:
+    command.add_argument(
+        "--key-file",
+        metavar="PATH",
+        help="read the key from PATH ('-' for standard input): a regular file of "
+        "at most 4 KiB, one trailing newline allowed",
+    )
+
+
+def _add_token_or_url(command: _Parser) -> None:
+    command.add_argument(
+        "token", metavar="TOKEN_OR_URL", help="a token or a whole portal URL"
+    )
+
+
+def _add_json(command: _Parser) -> None:
+    command.add_argument(
+        "--json", action="store_true", help="print one JSON object, for scripts"
+    )
+
+
+def _customer_id_argument(text: str) -> int | str:
+    # Digits become the int id; other text is passed on for the library to
+    # refuse with its reason.
+    return int(text) if _is_customer_id_text(text) else text
+
+
+def _looks_like_url(text: str) -> bool:
+    return "/" in text or ":" in text
+
+
+# -- the key --------------------------------------------------------------------
+
+
+def _key(args: Any) -> str | bytes:
+    """The key from --key-file or the environment; a usage error if none."""
+    if args.key_file is None:
+        key: str | bytes = os.environ.get(_KEY_ENV_VAR, "")
+    else:
+        key = _key_file_contents(args)
+    if not key:
+        args.parser.error(
+            f"no key: set {_KEY_ENV_VAR} or give --key-file PATH ('-' reads standard input)"
+        )
+    if not (len(key) == 63 and key.isascii() and key.isalnum()):
+        print(
+            "magiclink: warning: the key is not 63 letters and digits, as the "
+            "dashboard's Magic Link keys are; links made with a wrong key fail",
+            file=sys.stderr,
+        )
+    return key
+
+
+def _key_file_contents(args: Any) -> bytes:
+    """The key in --key-file, refused with a reason, never shown."""
+    data = _key_from_stdin(args) if args.key_file == "-" else _key_from_file(args)
+    if len(data) > _MAX_KEY_FILE_SIZE:
+        args.parser.error("the key file is larger than 4 KiB")
+    if data.endswith(b"\r\n"):
+        data = data[:-2]
+    elif data.endswith(b"\n"):
+        data = data[:-1]
+    if data.startswith(b"\xef\xbb\xbf"):
+        args.parser.error("the key file starts with a byte order mark")
+    if data != data.strip():
+        args.parser.error("the key file has white space before or after the key")
+    if data.translate(None, bytes(range(32)) + b"\x7f") != data:
+        args.parser.error("the key file has a control character")
+    return data
+
+
+def _key_from_file(args: Any) -> bytes:
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer.
+        descriptor = os.open(args.key_file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            os.close(descriptor)
+            what = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+            args.parser.error("cannot read the key file: it is " + what)
+        with open(descriptor, "rb") as file:
+            data: bytes = file.read(_MAX_KEY_FILE_SIZE + 1)
+    except OSError as exc:
+        args.parser.error("cannot read the key file: " + _os_reason(exc))
+    return data
+
+
+def _key_from_stdin(args: Any) -> bytes:
+    if sys.stdin is not None and sys.stdin.isatty():
+        import getpass  # only for a person at a terminal
+
+        try:  # no echo, as for a password
+            typed = getpass.getpass("Magic Link key: ")
+        except EOFError:
+            typed = ""
+        return typed.encode("utf-8", "surrogateescape")
+    binary: Any = getattr(sys.stdin, "buffer", None)
+    if binary is None:
+        args.parser.error("cannot read the key from standard input")
+    data: bytes = binary.read(_MAX_KEY_FILE_SIZE + 1)
+    return data
+
+
+def _os_reason(error: OSError) -> str:
+    if isinstance(error, FileNotFoundError):
+        return "no such file"
+    if isinstance(error, IsADirectoryError):
+        return "it is a directory"
+    if isinstance(error, PermissionError):
+        return "permission denied"
+    return error.strerror or "it cannot be read"
+
+
+# -- messages that never show what was typed ----------------------------------------
+
+
+def _unknown_arguments(unknown: list[str]) -> str:
+    # Only words that look like options are named: any other stray word could
+    # be a pasted key.
+    names = [
+        word.partition("=")[0]
+        for word in unknown
+        if re.fullmatch(_OPTION_NAME, word.partition("=")[0])
+    ]
+    hidden = len(unknown) - len(names)
+    said = ["unrecognized arguments"]
+    if names:
+        said.append(": " + " ".join(names))
+    if hidden:
+        said.append(f"{',' if names else ':'} {hidden} more not shown")
+    return (
+        "".join(said)
+        + f"; the key goes in {_KEY_ENV_VAR} or --key-file, never on the command line"
+    )
+
+
+def _shown_if_a_name(match: re.Match[str]) -> str:
+    quoted = match[0]
+    if quoted[1:-1] in _COMMANDS or re.fullmatch(_OPTION_NAME, quoted[1:-1]):
+        return quoted
+    return "(value not shown)"
+
+
+def _discard_standard_output() -> None:
+    # The reader has gone: whatever is still buffered goes to /dev/null, so
+    # that the interpreter's own flush at exit has nothing to fail on.
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+# -- output -----------------------------------------------------------------------
+
+
+def _link_and_dates(
+    link: PortalLink | None, claims: dict[str, Any], now: float
+) -> Iterator[str]:
+    """Lines for people: the link's portal, page and language, and the dates."""
+    if link is not None:
+        page = link.redirect_to or "(portal default)"
+        locale = link.locale or "(portal default)"
+        yield f"link: {_portal_host(link)}, page {page}, locale {locale}"
+    for name, label in (("exp", "expires"), ("iat", "issued"), ("nbf", "not before")):
+        if _is_timestamp(claims.get(name)):
+            yield f"{label}: {_describe_time(claims[name], now)}"
+
+
+def _json_report(
+    outcome: str,
+    verified: bool,
+    claims: dict[str, Any],
+    header: dict[str, Any],
+    link: PortalLink | None,
+) -> dict[str, Any]:
+    """The --json object of verify (*outcome* "valid") and inspect ("verified")."""
+    exp: Any = claims.get("exp")
+    report: dict[str, Any] = {
+        outcome: verified,
+        "claims": claims,
+        "header": header,
+        "expires_at": _iso_utc(exp) if _is_timestamp(exp) else None,
+    }
+    if link is not None:
+        report["link"] = {
+            "host": _portal_host(link),
+            "redirect_to": link.redirect_to,
+            "locale": link.locale,
+        }
+    return report
+
+
+def _utc(timestamp: float) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc)
+
+
+def _describe_time(timestamp: float, now: float) -> str:
+    seconds = abs(timestamp - now)
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= 2 * size:
+            break
+    else:
+        unit, size = "second", 1
+    count = int(seconds // size)
+    span = f"{count} {unit}{'' if count == 1 else 's'}"
+    relative = f"in {span}" if timestamp > now else f"{span} ago"
+    return f"{_utc(timestamp):%Y-%m-%d %H:%M:%S} UTC, {relative}"
+
+
+def _iso_utc(timestamp: float) -> str:
+    return _utc(timestamp).isoformat().replace("+00:00", "Z")
+
+
+def _print_json(value: dict[str, Any], indent: int | None = 2) -> None:
+    # ASCII only, so that no control character in a token reaches a terminal.
+    print(json.dumps(value, indent=indent, ensure_ascii=True, allow_nan=False))
+
+
+_COMMANDS: dict[str, tuple[str, str, Callable[[_Parser], None], Callable[[Any], int]]]
+_COMMANDS = {
+    "url": (
+        "print a sign-in URL for a customer",
+        "magiclink url 1234 --company acme --redirect-to invoices --locale fr",
+        _add_url_arguments,
+        _run_url,
+    ),
+    "token": (
+        "print a sign-in token for a customer",
+        "magiclink token 1234 --ttl 300",
+        _add_token_arguments,
+        _run_token,
+    ),
+    "urls": (
+        "print CSV with a sign-in URL for every customer id read",
+        "magiclink urls customers.csv --company acme --ttl 7776000 > links.csv",
+        _add_urls_arguments,
+        _run_urls,
+    ),
+    "verify": (
+        "check a token or portal URL with the key and print its claims",
+        "magiclink verify 'https://acme.invoiced.com/login/eyJ...' --company acme",
+        _add_verify_arguments,
+        _run_verify,
+    ),
+    "inspect": (
+        "decode a token or portal URL without the key (signature NOT verified)",
+        "magiclink inspect eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ...",
+        _add_inspect_arguments,
+        _run_inspect,
+    ),
+}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

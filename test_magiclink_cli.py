@@ -1,0 +1,1052 @@
+"""Tests for magiclink_cli.py, the command line.  pytest and the standard
+library only; the helpers and known tokens are test_magiclink.py's."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import random
+import re
+import runpy
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import magiclink
+import magiclink_cli
+from magiclink import (
+    DEFAULT_ISSUER,
+    build_url,
+    generate_token,
+    magic_link,
+    verify_token,
+    verify_url,
+)
+from test_magiclink import (
+    DOC_CLAIMS,
+    DOC_TOKEN,
+    DROP,
+    HERE,
+    HOSTILE_URLS,
+    KEY,
+    NOW,
+    TOKEN,
+    claims,
+    mutmut_rewrites_the_module,
+    sign_claims,
+    sign_raw,
+    token_in,
+)
+
+# -- helpers --------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("INVOICED_MAGIC_LINK_KEY", KEY)
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        status = magiclink_cli.main(list(argv))
+        out, err = capsys.readouterr()
+        assert KEY not in out + err
+        return status, out, err
+
+    return run
+
+
+def strict_json(text: str) -> Any:
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"not strict JSON: {constant}")
+
+    assert text.count("\n") == 1 and text.endswith("\n")
+    return json.loads(text, parse_constant=refuse)
+
+
+# -- running it: main, python -m, the two files copied, help and version --------
+
+
+def test_cli_help_at_every_level(cli) -> None:  # type: ignore[no-untyped-def]
+    status, out, _ = cli("--help")
+    assert status == 0 and "examples:" in out and "INVOICED_MAGIC_LINK_KEY" in out
+    for command in ("url", "token", "verify", "inspect"):
+        status, out, _ = cli(command, "--help")
+        assert status == 0 and "example:" in out and f"magiclink {command}" in out
+    status, out, _ = cli("--version")
+    assert status == 0 and out.strip() == magiclink.__version__
+
+
+def test_python_dash_m_runs_the_cli(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("INVOICED_MAGIC_LINK_KEY", KEY)
+    monkeypatch.setattr(sys, "argv", ["magiclink", "token", "5"])
+    with pytest.raises(SystemExit) as caught:
+        runpy.run_module("magiclink", run_name="__main__")
+    assert caught.value.code == 0
+    assert verify_token(capsys.readouterr().out.strip(), KEY)["sub"] == "5"
+
+
+def test_python_dash_m_runs_the_cli_module_too(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("INVOICED_MAGIC_LINK_KEY", KEY)
+    monkeypatch.setattr(sys, "argv", ["magiclink_cli", "token", "5"])
+    with pytest.raises(SystemExit) as caught:
+        runpy.run_module("magiclink_cli", run_name="__main__", alter_sys=True)
+    assert caught.value.code == 0
+    assert verify_token(capsys.readouterr().out.strip(), KEY)["sub"] == "5"
+
+
+def run_copied_files(directory: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    # -S: no site-packages, where an installed magiclink_cli could be found.
+    return subprocess.run(
+        [sys.executable, "-S", "magiclink.py", *argv],
+        check=False,
+        cwd=directory,
+        env={**os.environ, "INVOICED_MAGIC_LINK_KEY": KEY},
+        capture_output=True,
+        text=True,
+    )
+
+
+@mutmut_rewrites_the_module
+def test_the_two_files_copied_together_run_as_a_script(tmp_path: Path) -> None:
+    shutil.copy(HERE / "magiclink.py", tmp_path / "magiclink.py")
+    shutil.copy(HERE / "magiclink_cli.py", tmp_path / "magiclink_cli.py")
+    made = run_copied_files(tmp_path, "url", "1234", "--company", "acme")
+    assert made.returncode == 0 and made.stderr == ""
+    checked = run_copied_files(tmp_path, "verify", made.stdout.strip())
+    assert checked.returncode == 0 and json.loads(checked.stdout)["sub"] == "1234"
+    bad = run_copied_files(tmp_path, "verify", sign_claims(claims(), key="other"))
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    usage = run_copied_files(tmp_path)
+    assert usage.returncode == 2 and "usage:" in usage.stderr
+    assert (
+        KEY
+        not in made.stdout + made.stderr + checked.stdout + bad.stderr + usage.stderr
+    )
+
+
+LIBRARY_ALONE = (
+    "magiclink: this file is the library; the command line is magiclink_cli.py\n"
+)
+
+
+@mutmut_rewrites_the_module
+def test_the_library_copied_alone_says_where_the_command_line_is(
+    tmp_path: Path,
+) -> None:
+    shutil.copy(HERE / "magiclink.py", tmp_path / "magiclink.py")
+    for argv in (("url", "1234", "--company", "acme"), ()):
+        done = run_copied_files(tmp_path, *argv)
+        assert (done.returncode, done.stdout, done.stderr) == (2, "", LIBRARY_ALONE)
+
+
+def test_the_library_run_without_the_command_line_module_exits_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # In this process, so that coverage sees it: None in sys.modules makes
+    # the import fail as if the file were missing.
+    monkeypatch.setitem(sys.modules, "magiclink_cli", None)
+    with pytest.raises(SystemExit) as caught:
+        runpy.run_path(str(HERE / "magiclink.py"), run_name="__main__")
+    assert caught.value.code == 2
+    assert capsys.readouterr() == ("", LIBRARY_ALONE)
+
+
+def test_a_broken_command_line_module_is_not_mistaken_for_a_missing_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # An ImportError inside magiclink_cli must surface as itself.
+    (tmp_path / "magiclink_cli.py").write_text("import no_such_module_here\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "magiclink_cli")
+    with pytest.raises(ModuleNotFoundError, match="no_such_module_here"):
+        runpy.run_path(str(HERE / "magiclink.py"), run_name="__main__")
+
+
+@pytest.mark.parametrize("unbuffered", ["", "1"])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("inspect", f"https://acme.invoiced.com/login/{DOC_TOKEN}"),
+        ("--help",),
+        ("urls", "--company", "acme"),
+    ],
+)
+def test_a_closed_pipe_ends_the_run_quietly(
+    argv: tuple[str, ...], unbuffered: str
+) -> None:
+    env = {**os.environ, "INVOICED_MAGIC_LINK_KEY": KEY, "PYTHONUNBUFFERED": unbuffered}
+    reader, writer = os.pipe()
+    os.close(reader)  # as `magiclink ... | head -1` once head has gone
+    try:
+        done = subprocess.run(
+            [sys.executable, "magiclink.py", *argv],
+            cwd=HERE,
+            env=env,
+            input=b"1\n2\n3\n",
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            check=False,
+        )
+    finally:
+        os.close(writer)
+    assert done.stderr == b""
+    # argparse itself ignores a failed write of the help when unbuffered.
+    assert done.returncode == 141 or (argv == ("--help",) and done.returncode == 0)
+
+
+def test_cli_interrupted_or_without_standard_input(
+    cli, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(sys, "stdin", None)
+    status, out, err = cli("urls", "--company", "acme")
+    assert (status, out) == (2, "") and "standard input cannot be read" in err
+
+    def interrupted(*args: object, **kwargs: object) -> str:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(magiclink_cli, "generate_token", interrupted)
+    assert cli("token", "5") == (130, "", "")
+
+
+# -- url and token --------------------------------------------------------------
+
+
+def test_cli_url(cli) -> None:  # type: ignore[no-untyped-def]
+    status, out, err = cli(
+        "url",
+        "1234",
+        "--company",
+        "Acme",
+        "--redirect-to",
+        "invoices",
+        "--ttl",
+        "90",
+        "--issuer",
+        "support",
+    )
+    assert status == 0 and err == ""
+    assert out.startswith("https://acme.invoiced.com/login/eyJ") and out.endswith(
+        "?redirect_to=invoices\n"
+    )
+    found = verify_token(token_in(out), KEY)
+    assert found["sub"] == "1234" and found["iss"] == "support"
+    assert 0 < found["exp"] - magiclink.time.time() <= 90
+
+
+def test_cli_url_sandbox_and_domain(cli) -> None:  # type: ignore[no-untyped-def]
+    status, out, _ = cli("url", "9", "--company", "acme", "--sandbox")
+    assert status == 0 and out.startswith("https://acme.sandbox.invoiced.com/login/")
+    assert verify_token(token_in(out), KEY)["sub"] == "9"
+    status, out, _ = cli("url", "5", "--domain", "billing.example.com")
+    assert status == 0 and out.startswith("https://billing.example.com/login/")
+
+
+def test_cli_url_takes_a_locale(cli) -> None:  # type: ignore[no-untyped-def]
+    status, out, _ = cli(
+        "url", "12", "--company", "acme", "--redirect-to", "pay", "--locale", "fr_CA"
+    )
+    assert status == 0 and out.endswith("?redirect_to=pay&locale=fr_CA\n")
+    status, out, err = cli("url", "12", "--company", "acme", "--locale", "french")
+    assert status == 2 and out == "" and "locale must be a language code" in err
+
+
+def test_cli_token(cli) -> None:  # type: ignore[no-untyped-def]
+    status, out, err = cli("token", "42", "--ttl", "300")
+    assert status == 0 and err == "" and out.count("\n") == 1
+    found = verify_token(out.strip(), KEY)
+    assert found["sub"] == "42" and found["iss"] == DEFAULT_ISSUER
+
+
+def test_cli_customer_ids(cli) -> None:  # type: ignore[no-untyped-def]
+    status, out, _ = cli("token", "1234")
+    assert status == 0 and verify_token(out.strip(), KEY)["sub"] == "1234"
+    assert magiclink_cli._customer_id_argument("1234") == 1234
+    for refused in ("007", "cus_1", "CUST-0001", "١٢", "9223372036854775808"):
+        status, out, err = cli("token", refused)
+        assert status == 2 and out == "" and "numeric Invoiced id" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ((), "required"),
+        (("frobnicate",), "invalid choice"),
+        (("url", "1"), "required"),
+        (("url", "1", "--company", "evil.com/"), "company"),
+        (("url", "1", "--company", "a", "--domain", "b.com"), "not allowed"),
+        (("url", "1", "--domain", "b.example.com", "--sandbox"), "sandbox"),
+        (("url", "1", "--company", "acme", "--redirect-to", "admin"), "invoices"),
+        (("url", "1", "--company", "acme", "--ttl", "soon"), "ttl"),
+        (("token", "1", "--ttl", "0"), "ttl"),
+        (("token", "1", "--ttl", "nan"), "ttl"),
+        (("token", "1", "--ttl", "-5"), "ttl"),
+        (("token", "0"), "customer_id"),
+        (("token", "1", "--issuer", ""), "issuer"),
+        (("verify", DOC_TOKEN, "--leeway", "-1"), "leeway"),
+        (("verify",), "required"),
+        (("inspect",), "required"),
+    ],
+)
+def test_cli_usage_errors_exit_2(cli, argv: tuple[str, ...], message: str) -> None:  # type: ignore[no-untyped-def]
+    status, out, err = cli(*argv)
+    assert status == 2 and out == ""
+    usage, _, error = err.partition(": error: ")
+    assert usage.startswith("usage: magiclink") and message in error
+
+
+def test_cli_tells_a_terminal_when_the_link_expires(tmp_path: Path) -> None:
+    main, secondary = os.openpty()
+    env = {**os.environ, "INVOICED_MAGIC_LINK_KEY": KEY}
+    for argv in (
+        ("url", "5", "--company", "acme", "--ttl", "600"),
+        ("token", "5", "--ttl", "600"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "magiclink.py", *argv],
+            cwd=HERE,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=secondary,
+            check=True,
+        )
+        assert done.stdout.count(b"\n") == 1 and b"eyJ" in done.stdout
+        told = os.read(main, 1024).decode()
+        assert re.fullmatch(
+            r"expires \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, in (9|10) minutes\r\n", told
+        )
+    os.close(main)
+    os.close(secondary)
+
+
+# -- urls -----------------------------------------------------------------------
+
+
+def run_urls(
+    cli, monkeypatch: pytest.MonkeyPatch, data: bytes, *argv: str
+) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    status, out, err = cli("urls", *argv)
+    return status, out, err
+
+
+def rows_of(out: str) -> list[dict[str, str]]:
+    import csv
+
+    return list(csv.DictReader(io.StringIO(out)))
+
+
+def test_cli_urls_from_plain_lines(cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    before = magiclink.time.time()
+    status, out, err = run_urls(
+        cli,
+        monkeypatch,
+        b"12\n 34 \r\n9223372036854775807\n",
+        "--company",
+        "acme",
+        "--ttl",
+        "7776000",
+        "--redirect-to",
+        "invoices",
+        "--locale",
+        "fr",
+    )
+    assert (status, err) == (0, "")
+    assert out.splitlines()[0] == "customer_id,url,expires_at"
+    rows = rows_of(out)
+    assert [row["customer_id"] for row in rows] == ["12", "34", "9223372036854775807"]
+    for row in rows:
+        assert row["url"].endswith("?redirect_to=invoices&locale=fr")
+        found = verify_url(row["url"], KEY, company="acme")
+        assert found["sub"] == row["customer_id"]
+        assert row["expires_at"] == magiclink_cli._iso_utc(found["exp"])
+    assert len({row["expires_at"] for row in rows}) == 1  # one clock reading
+    assert before + 7776000 - 1 <= found["exp"] <= magiclink.time.time() + 7776000
+
+
+def test_cli_urls_from_an_invoiced_customer_export(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    export = tmp_path / "customers.csv"
+    export.write_bytes(
+        "\ufeffname,number,id,email\r\n"
+        '"Acme, Inc.",CUST-0001,4501,ap@acme.example\r\n'
+        '"Line\r\nBreak Ltd",CUST-0002,4502,x@example.com\r\n'
+        "Zoë,CUST-0003,4503,zoe@example.com\r\n".encode()
+    )
+    status, out, err = cli("urls", str(export), "--domain", "billing.example.com")
+    assert (status, err) == (0, "")
+    rows = rows_of(out)
+    assert list(rows[0]) == ["name", "number", "id", "email", "url", "expires_at"]
+    assert [row["name"] for row in rows] == ["Acme, Inc.", "Line\r\nBreak Ltd", "Zoë"]
+    for row in rows:
+        found = verify_url(row["url"], KEY, domain="billing.example.com")
+        assert found["sub"] == row["id"] and row["number"].startswith("CUST-")
+
+
+def test_cli_urls_reports_bad_rows_by_line_and_goes_on(
+    cli, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    data = (
+        b"id,name\n"  # 1
+        b"11,a\n"  # 2
+        b"CUST-1,b\n"  # 3: a customer number
+        b"\n"  # 4: empty
+        b'12,"two\nlines"\n'  # 5-6
+        b'"13"x,c\n'  # 7: broken quoting
+        b"14\n"  # 8: one field short
+        b"0012,d\n"  # 9: a leading zero
+        b",e\n"  # 10: no id
+        b"15,\xff\n"  # 11: not UTF-8
+        b"16,f\n"  # 12
+    )
+    status, out, err = run_urls(cli, monkeypatch, data, "--company", "acme")
+    assert status == 1
+    assert [row["id"] for row in rows_of(out)] == ["11", "12", "16"]
+    reported = [line.split(":")[0:2] for line in err.splitlines()]
+    assert reported == [
+        ["magiclink urls", f" line {n}"] for n in (3, 4, 7, 8, 9, 10, 11)
+    ]
+    assert "numeric Invoiced id" in err and "the line is empty" in err
+    assert (
+        "not a well-formed CSV row" in err and "1 fields where the header has 2" in err
+    )
+    assert "the id is empty" in err and "not UTF-8 text" in err
+    status, out, err = run_urls(cli, monkeypatch, b"1\n\nabc\n2\n", "--company", "acme")
+    assert status == 1 and [row["customer_id"] for row in rows_of(out)] == ["1", "2"]
+    assert err.splitlines() == [
+        "magiclink urls: line 2: the id is empty",
+        (
+            "magiclink urls: line 3: customer_id must be the customer's numeric "
+            "Invoiced id (a positive integer), not its customer number"
+        ),
+    ]
+
+
+def test_cli_urls_edge_cases(
+    cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    status, out, err = run_urls(cli, monkeypatch, b"", "--company", "acme")
+    assert (status, out, err) == (0, "customer_id,url,expires_at\n", "")
+    status, out, err = run_urls(cli, monkeypatch, b"id\n", "--company", "acme")
+    assert (status, out, err) == (0, "id,url,expires_at\n", "")
+    # A first line that is not well-formed CSV is no header: plain lines.
+    status, out, err = run_urls(cli, monkeypatch, b'"id"x,1\n5\n', "--company", "acme")
+    assert status == 1 and [row["customer_id"] for row in rows_of(out)] == ["5"]
+    assert err.startswith("magiclink urls: line 1: customer_id must be")
+    for argv, reason in (
+        ((str(tmp_path / "missing"), "--company", "acme"), "no such file"),
+        ((str(tmp_path), "--company", "acme"), "it is a directory"),
+        (("/dev/zero", "--company", "acme"), "it is a device"),
+        (("--company", "acme", "--ttl", "0.5"), "ttl"),
+        (("--company", "acme", "--locale", "xx-YY"), "locale"),
+        (("--company", "acme", "--issuer", ""), "issuer"),
+        (("--company", "acme", "--key-file", "-"), "both the key and the ids"),
+        (("--domain", "10.0.0.1"), "domain"),
+    ):
+        status, out, err = run_urls(cli, monkeypatch, b"1\n", *argv)
+        assert (status, out) == (2, "") and reason in err, (argv, err)
+
+
+def test_cli_urls_streams_in_flat_memory(tmp_path: Path) -> None:
+    # Peak memory for 20,000 rows and for 200,000 rows (about 50 MB of CSV
+    # written): a run that kept its rows would grow by far more than 8 MiB.
+    import resource
+
+    env = {**os.environ, "INVOICED_MAGIC_LINK_KEY": KEY}
+    peaks = []
+    for count in (20_000, 200_000):
+        ids = tmp_path / f"{count}.txt"
+        ids.write_text("".join(f"{n}\n" for n in range(1, count + 1)))
+        code = (
+            "import resource, subprocess, sys\n"
+            "subprocess.run([sys.executable, 'magiclink.py', 'urls', sys.argv[1],"
+            " '--company', 'acme'], stdout=subprocess.DEVNULL, check=True)\n"
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code, str(ids)],
+            cwd=HERE,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        peaks.append(int(done.stdout) * 1024)  # ru_maxrss is in KiB on Linux
+    assert peaks[1] - peaks[0] < 8 * 2**20, peaks
+    assert resource.RUSAGE_CHILDREN
+
+
+def test_cli_urls_reads_the_clock_once(cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    ticks = iter(range(NOW, NOW + 10_000, 10))  # ten seconds pass at each reading
+    monkeypatch.setattr(magiclink.time, "time", lambda: float(next(ticks)))
+    status, out, _ = run_urls(
+        cli, monkeypatch, b"1\n2\n3\n", "--company", "acme", "--issuer", "crm export"
+    )
+    rows = rows_of(out)
+    assert status == 0 and len(rows) == 3
+    found = [verify_url(row["url"], KEY, now=NOW) for row in rows]
+    assert {claims["exp"] for claims in found} == {NOW + 3600}
+    assert {row["expires_at"] for row in rows} == {magiclink_cli._iso_utc(NOW + 3600)}
+    assert {claims["iss"] for claims in found} == {"crm export"}
+
+
+def test_cli_urls_leaves_standard_input_open(
+    cli, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    stdin = io.TextIOWrapper(io.BytesIO(b"1\n"))
+    monkeypatch.setattr(sys, "stdin", stdin)
+    assert cli("urls", "--company", "acme")[0] == 0
+    assert not stdin.buffer.closed
+
+
+# -- verify ---------------------------------------------------------------------
+
+
+def test_cli_verify_success_prints_claims_as_json(cli) -> None:  # type: ignore[no-untyped-def]
+    token = generate_token(KEY, 77, 600, issuer="support")
+    for given in (
+        token,
+        f" https://acme.invoiced.com/login/{token}?redirect_to=pay\n",
+        f"https://x.example.com/login/{token}",
+    ):
+        status, out, err = cli(
+            "verify", given, "--issuer", "other", "--issuer", "support"
+        )
+        assert status == 0 and json.loads(out)["sub"] == "77"
+        assert re.search(
+            r"^expires: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, in 9 minutes$",
+            err,
+            re.MULTILINE,
+        )
+
+
+def test_cli_verify_failures_exit_1_with_one_line(
+    cli, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(magiclink.time, "time", lambda: 1455564948 + 3 * 86400 + 5)
+    cases = [
+        (
+            generate_token(KEY, 1, now=1455564948 - 3600),
+            "expired (2016-02-15 19:35:48 UTC, 3 days ago)",
+        ),
+        (sign_claims(claims(), key="other"), "signature does not match"),
+        ("not-a-token", "three non-empty segments"),
+        ("https://acme.invoiced.com/portal", "link path must be /login/TOKEN"),
+        (sign_claims(claims(), header={"alg": "none"}), "alg must be HS256"),
+        (sign_claims(claims(iss="x")), "iss claim"),
+    ]
+    for given, reason in cases:
+        status, out, err = cli(
+            "verify", given, "--issuer", "tests", "--issuer", DEFAULT_ISSUER
+        )
+        assert status == 1 and out == ""
+        assert err.startswith(("invalid token: ", "invalid link: "))
+        assert reason in err and err.count("\n") == 1
+
+
+def test_cli_strips_whitespace_around_a_pasted_token(cli) -> None:  # type: ignore[no-untyped-def]
+    token = generate_token(KEY, 77, 600)
+    for pasted in (f" {token}\n", f"\t{token}\r\n", f"\n\n{token}  "):
+        status, out, _ = cli("verify", pasted)
+        assert status == 0 and json.loads(out)["sub"] == "77"
+        status, out, _ = cli("inspect", pasted)
+        assert status == 0 and '"sub": "77"' in out
+
+
+# The command line strips the white space around what was pasted, and takes a
+# bare token as a token.
+CLI_HOSTILE_URLS = [
+    param
+    for param in HOSTILE_URLS
+    if param.id not in ("leading-space", "trailing-space", "newline", "bare-token")
+]
+
+
+@pytest.mark.parametrize("url", CLI_HOSTILE_URLS)
+def test_cli_refuses_every_hostile_url_with_one_line(cli, url: str) -> None:  # type: ignore[no-untyped-def]
+    for command in ("verify", "inspect"):
+        status, out, err = cli(command, url)
+        assert status in (1, 2) and out == ""
+        assert err.count("\n") == 1 or "usage:" in err
+        assert "Traceback" not in err and TOKEN[:20] not in err
+
+
+def test_cli_verify_checks_the_portal_of_a_link(cli) -> None:  # type: ignore[no-untyped-def]
+    url = magic_link(KEY, 31, "acme", sandbox=True, redirect_to="pay", locale="de")
+    for expected in (("--company", "ACME"), ("--company", "acme", "--sandbox"), ()):
+        status, out, err = cli("verify", url, *expected)
+        assert status == 0 and json.loads(out)["sub"] == "31"
+        assert "link: acme.sandbox.invoiced.com, page pay, locale de\n" in err
+    for wrong in (("--company", "other"), ("--domain", "acme.example.com")):
+        status, out, err = cli("verify", url, *wrong)
+        assert (status, out) == (1, "")
+        assert err == "invalid link: link is for another portal\n"
+    custom = magic_link(KEY, 31, domain="billing.example.com")
+    assert cli("verify", custom, "--sandbox")[0] == 1
+    status, out, err = cli(
+        "verify", url.split("/login/")[1].split("?")[0], "--company", "acme"
+    )
+    assert (status, out) == (2, "") and "give the URL" in err
+    status, out, err = cli("verify", url, "--company", "ev/il")
+    assert (status, out) == (2, "") and "company" in err
+
+
+def test_cli_verify_shows_the_dates_on_standard_error(cli) -> None:  # type: ignore[no-untyped-def]
+    now = magiclink.time.time()
+    token = sign_claims(
+        claims(exp=int(now) + 7200, iat=int(now) - 120, nbf=int(now) - 3 * 86400)
+    )
+    status, out, err = cli("verify", token)
+    assert status == 0 and json.loads(out)["iat"] == int(now) - 120
+    lines = err.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["expires", "issued", "not before"]
+    assert lines[0].endswith("UTC, in 119 minutes") or lines[0].endswith(
+        "UTC, in 2 hours"
+    )
+    assert lines[1].endswith(", 2 minutes ago") and lines[2].endswith(", 3 days ago")
+
+
+def test_cli_verify_options_and_checks_on_links(cli) -> None:  # type: ignore[no-untyped-def]
+    token = sign_claims(claims(exp=1_000_000_000, iss="shop"))
+    url = build_url(token, "acme")
+    status, out, err = cli("verify", url, "--issuer", "other")
+    assert (status, out) == (1, "") and "iss claim is not an accepted issuer" in err
+    status, out, err = cli("verify", url)
+    assert status == 1 and re.fullmatch(
+        r"invalid token: token has expired \(2001-09-09 01:46:40 UTC, \d+ days ago\)\n",
+        err,
+    )
+    status, out, err = cli("verify", token, "--sandbox")
+    assert (status, out) == (2, "") and "give the URL" in err
+    status, out, err = cli("verify", url, "--frobnicate")
+    assert status == 2 and "usage: magiclink verify" in err and "--frobnicate" in err
+
+
+def test_cli_verify_json(cli) -> None:  # type: ignore[no-untyped-def]
+    url = magic_link(KEY, 31, "acme", redirect_to="pay", ttl=600)
+    status, out, err = cli("verify", "--json", url)
+    report = strict_json(out)
+    assert status == 0 and err == ""
+    assert set(report) == {"valid", "claims", "header", "expires_at", "link"}
+    assert report["valid"] is True and report["claims"]["sub"] == "31"
+    assert report["header"] == {"alg": "HS256", "typ": "JWT"}
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", report["expires_at"])
+    assert report["link"] == {
+        "host": "acme.invoiced.com",
+        "redirect_to": "pay",
+        "locale": None,
+    }
+    status, out, _ = cli("verify", "--json", token_in(url))
+    assert status == 0 and "link" not in strict_json(out)
+    for refused, error, reason in (
+        (sign_claims(claims(exp=1)), "ExpiredTokenError", "token has expired"),
+        (
+            sign_claims(claims(), key="other"),
+            "InvalidSignatureError",
+            "signature does not match the key",
+        ),
+        (
+            "https://evil.example:1/login/a.b.c",
+            "InvalidLinkError",
+            "link must not have a port",
+        ),
+        ("a.b", "MalformedTokenError", "token must be three non-empty segments"),
+    ):
+        status, out, err = cli("verify", "--json", refused)
+        assert (status, err) == (1, "")
+        assert strict_json(out) == {
+            "valid": False,
+            "error": error,
+            "reason": reason,
+        }
+
+
+# -- inspect --------------------------------------------------------------------
+
+
+def test_cli_inspect_needs_no_key_and_says_it_did_not_verify(
+    cli, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("INVOICED_MAGIC_LINK_KEY")
+    monkeypatch.setattr(magiclink.time, "time", lambda: 1455564948 - 90 * 60)
+    status, out, err = cli(
+        "inspect", f"https://acme.invoiced.com/login/{DOC_TOKEN}?redirect_to=pay"
+    )
+    assert status == 0 and err == ""
+    assert out == (
+        "signature: NOT verified (inspect does not use the key)\n"
+        "header:\n"
+        '{\n  "alg": "HS256",\n  "typ": "JWT"\n}\n'
+        "claims:\n"
+        '{\n  "sub": "1234567890",\n  "iss": "Ruby Backend",\n  "exp": 1455564948\n}\n'
+        "link: acme.invoiced.com, page pay, locale (portal default)\n"
+        "expires: 2016-02-15 19:35:48 UTC, in 90 minutes\n"
+    )
+
+
+def test_cli_inspect_odd_and_malformed_tokens(cli) -> None:  # type: ignore[no-untyped-def]
+    status, out, _ = cli("inspect", sign_claims(claims(exp=DROP)))
+    assert status == 0 and "expires: never" in out
+    status, out, _ = cli("inspect", sign_claims(claims(exp="tomorrow")))
+    assert status == 0 and "not a UNIX time" in out
+    status, out, err = cli("inspect", "abc.def")
+    assert status == 1 and out == "" and err.startswith("malformed token:")
+    for year_10000 in (253402300800, 10**12):
+        status, out, err = cli("inspect", sign_claims(claims(exp=year_10000)))
+        assert (status, err) == (0, "") and "not a UNIX time" in out
+
+
+def test_cli_inspect_names_the_malformed_part(cli) -> None:  # type: ignore[no-untyped-def]
+    for header, payload, part in (
+        ("{", "{}", "header"),
+        ('{"alg":"HS256"}', "{", "payload"),
+    ):
+        status, out, err = cli("inspect", sign_raw(header, payload))
+        assert (status, out) == (1, "")
+        assert err == f"malformed token: {part} is not strict JSON\n"
+
+
+def test_cli_inspect_escapes_what_a_terminal_would_run(cli) -> None:  # type: ignore[no-untyped-def]
+    # U+202E reverses the text that follows; U+009B is a C1 control sequence
+    # introducer; ESC starts an escape sequence.
+    token = sign_claims(
+        claims(iss="\u202e\u009b31m\x1b[2J"),
+        header={"alg": "HS256", "typ": "JWT", "kid": "é"},
+    )
+    status, out, _ = cli("inspect", token)
+    assert status == 0 and out.isascii()
+    assert "\\u202e\\u009b31m\\u001b[2J" in out and "\\u00e9" in out
+
+
+def test_cli_inspect_json(cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("INVOICED_MAGIC_LINK_KEY")
+    url = f"https://acme.invoiced.com/login/{DOC_TOKEN}?locale=fr"
+    status, out, _ = cli("inspect", "--json", url)
+    assert status == 0 and strict_json(out) == {
+        "verified": False,
+        "claims": DOC_CLAIMS,
+        "header": {"alg": "HS256", "typ": "JWT"},
+        "expires_at": "2016-02-15T19:35:48Z",
+        "link": {"host": "acme.invoiced.com", "redirect_to": None, "locale": "fr"},
+    }
+    status, out, _ = cli("inspect", "--json", sign_claims(claims(exp="soon")))
+    assert status == 0 and strict_json(out)["expires_at"] is None
+    for broken, error, reason in (
+        ("abc", "MalformedTokenError", "token must be three non-empty segments"),
+        (
+            "https://acme.invoiced.com/x",
+            "InvalidLinkError",
+            "link path must be /login/TOKEN",
+        ),
+    ):
+        status, out, err = cli("inspect", "--json", broken)
+        assert (status, err) == (1, "")
+        assert strict_json(out) == {"verified": False, "error": error, "reason": reason}
+    status, out, err = cli("inspect", "https://acme.invoiced.com/x")
+    assert (status, out, err) == (
+        1,
+        "",
+        "invalid link: link path must be /login/TOKEN\n",
+    )
+
+
+# -- the key --------------------------------------------------------------------
+
+
+def test_cli_has_no_option_that_takes_the_key(cli) -> None:  # type: ignore[no-untyped-def]
+    for command in ("url", "token", "verify"):
+        _, out, _ = cli(command, "--help")
+        assert not re.search(r"--key\b(?!-file)", out)
+    status, _, err = cli(
+        "token", "1", "--key", KEY
+    )  # the fixture checks KEY is not echoed
+    assert status == 2 and "unrecognized arguments" in err and "--key-file" in err
+
+
+def test_cli_key_missing_or_empty_is_a_usage_error(
+    cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("INVOICED_MAGIC_LINK_KEY")
+    for argv in (
+        ("token", "1"),
+        ("url", "1", "--company", "acme"),
+        ("verify", DOC_TOKEN),
+    ):
+        status, out, err = cli(*argv)
+        assert status == 2 and out == ""
+        assert "INVOICED_MAGIC_LINK_KEY" in err and "--key-file" in err
+    monkeypatch.setenv("INVOICED_MAGIC_LINK_KEY", "")
+    assert cli("token", "1")[0] == 2
+    empty = tmp_path / "empty"
+    empty.write_bytes(b"\n")
+    status, _, err = cli("token", "1", "--key-file", str(empty))
+    assert status == 2 and "no key" in err
+
+
+def test_cli_unreadable_key_file_is_a_usage_error(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    for path in (tmp_path / "missing", tmp_path):
+        status, out, err = cli("token", "1", "--key-file", str(path))
+        assert status == 2 and out == "" and "cannot read the key file" in err
+
+
+def test_cli_key_file_wins_and_loses_one_trailing_newline(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "key"
+    for content in (b"file-key\n", b"file-key\r\n", b"file-key"):
+        path.write_bytes(content)
+        status, out, _ = cli("token", "1", "--key-file", str(path))
+        assert status == 0
+        assert verify_token(out.strip(), "file-key")["sub"] == "1"
+
+
+def test_cli_key_from_standard_input(cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"stdin-key\n")))
+    status, out, _ = cli("url", "8", "--company", "acme", "--key-file", "-")
+    assert status == 0 and verify_token(token_in(out), "stdin-key")["sub"] == "8"
+    monkeypatch.setattr(sys, "stdin", None)
+    status, _, err = cli("token", "8", "--key-file", "-")
+    assert status == 2 and "cannot read" in err
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"\xef\xbb\xbf" + KEY.encode(), "byte order mark"),
+        (KEY.encode() + b"\n\n", "white space"),
+        (KEY.encode() + b" \n", "white space"),
+        (KEY.encode() + b"\t", "white space"),
+        (b" " + KEY.encode(), "white space"),
+        (KEY.encode() + b"\r", "white space"),
+        (KEY[:10].encode() + b"\x00" + KEY[10:].encode(), "control character"),
+        (KEY[:10].encode() + b"\x1b" + KEY[10:].encode(), "control character"),
+        (KEY.encode() * 66, "larger than 4 KiB"),
+        (b"\n", "no key"),
+    ],
+)
+def test_cli_key_file_contents_are_refused_with_a_reason(
+    cli, tmp_path: Path, content: bytes, reason: str
+) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "key"
+    path.write_bytes(content)
+    status, out, err = cli("token", "1", "--key-file", str(path))
+    assert (status, out) == (2, "") and reason in err
+    assert KEY[:10] not in err
+
+
+def test_cli_key_files_that_cannot_be_read_say_why(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for path, reason in (
+        (tmp_path / "missing", "no such file"),
+        (tmp_path, "it is a directory"),
+        (Path("/dev/zero"), "not a regular file"),
+        (fifo, "not a regular file"),  # and no waiting for a writer
+    ):
+        status, out, err = cli("token", "1", "--key-file", str(path))
+        assert (status, out) == (2, "") and reason in err, err
+    secret = tmp_path / "secret"
+    secret.write_bytes(KEY.encode())
+
+    def denied(*args: object) -> int:
+        raise PermissionError(13, "Permission denied")
+
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    status, out, err = cli("token", "1", "--key-file", str(loop))
+    assert (status, out) == (2, "") and "Too many levels of symbolic links" in err
+    monkeypatch.setattr(os, "open", denied)
+    status, out, err = cli("token", "1", "--key-file", str(secret))
+    assert (status, out) == (2, "") and "permission denied" in err
+
+
+def test_cli_key_file_may_be_a_symlink_and_loses_one_newline(
+    cli, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    target = tmp_path / "mounted-secret"
+    link = tmp_path / "key"
+    link.symlink_to(target)
+    for content in (KEY.encode(), KEY.encode() + b"\n", KEY.encode() + b"\r\n"):
+        target.write_bytes(content)
+        status, out, err = cli("token", "1", "--key-file", str(link))
+        assert (status, err) == (0, "") and verify_token(out.strip(), KEY)["sub"] == "1"
+
+
+def test_cli_warns_once_about_a_key_unlike_the_dashboards(
+    cli, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    for key in ("short-key", KEY[:-1], KEY + "x", KEY[:-1] + "-", KEY[:-1] + "é"):
+        monkeypatch.setenv("INVOICED_MAGIC_LINK_KEY", key)
+        status, out, err = cli("token", "1")
+        assert status == 0 and verify_token(out.strip(), key)["sub"] == "1"
+        assert (
+            err.count("\n") == 1
+            and "warning: the key is not 63 letters and digits" in err
+        )
+        assert key not in err
+
+
+def type_at_the_key_prompt(typed: bytes) -> tuple[int, str]:
+    """Run `magiclink token 5 --key-file -` on a pseudo-terminal, type
+    *typed* at its prompt, and return its exit status and all it showed."""
+    import pty
+
+    env = {k: v for k, v in os.environ.items() if k != "INVOICED_MAGIC_LINK_KEY"}
+    argv = [sys.executable, "magiclink.py", "token", "5", "--key-file", "-"]
+    pid, terminal = pty.fork()
+    if pid == 0:  # pragma: no cover (the child, whose terminal is the pty)
+        os.chdir(HERE)
+        os.execve(sys.executable, argv, env)
+    seen = b""
+    while b"Magic Link key: " not in seen:
+        seen += os.read(terminal, 1024)
+    os.write(terminal, typed)
+    while True:
+        try:
+            chunk = os.read(terminal, 4096)
+        except OSError:  # the child has gone
+            break
+        if not chunk:
+            break
+        seen += chunk
+    _, status = os.waitpid(pid, 0)
+    os.close(terminal)
+    return os.waitstatus_to_exitcode(status), seen.decode()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs a pseudo-terminal")
+def test_cli_key_from_a_terminal_is_read_without_echo() -> None:
+    status, text = type_at_the_key_prompt(KEY.encode() + b"\n")
+    assert status == 0
+    assert KEY not in text  # not echoed
+    token = re.search(r"eyJ[\w-]+\.[\w-]+\.[\w-]+", text)
+    assert token and verify_token(token[0], KEY)["sub"] == "5"
+    # exp is a whole second: a little under the hour is left
+    assert re.search(
+        r"expires \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, in (59|60) minutes", text
+    )
+    status, text = type_at_the_key_prompt(b"\x04")  # Ctrl-D: nothing typed
+    assert status == 2 and "no key" in text and "Traceback" not in text
+
+
+# -- messages that never show what was typed ------------------------------------
+
+
+def test_cli_names_unknown_options_and_nothing_else(cli) -> None:  # type: ignore[no-untyped-def]
+    status, out, err = cli("url", "1234", "--company", "acme", "--sanbox")
+    assert (status, out) == (2, "") and "unrecognized arguments: --sanbox;" in err
+    status, out, err = cli(
+        "url", "1234", "--company", "acme", "--sanbox=yes", KEY, "-x"
+    )
+    assert (status, out) == (2, "")
+    assert (
+        "unrecognized arguments: --sanbox, 2 more not shown" in err and "yes" not in err
+    )
+    status, out, err = cli(
+        "token", "1", "--ttl", KEY
+    )  # the fixture checks KEY is not shown
+    assert status == 2 and "invalid float value: (value not shown)" in err
+    status, out, err = cli(KEY)
+    assert status == 2 and "invalid choice: (value not shown)" in err and "'url'" in err
+
+
+def test_seeded_random_argument_lists_never_raise_or_show_the_key(
+    cli, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    rng = random.Random(10)
+    good = magic_link(KEY, 7, "acme", redirect_to="pay")
+    words = [
+        "url",
+        "token",
+        "urls",
+        "verify",
+        "inspect",
+        "--company",
+        "--domain",
+        "--sandbox",
+        "--redirect-to",
+        "--locale",
+        "--ttl",
+        "--issuer",
+        "--key-file",
+        "--leeway",
+        "--json",
+        "--help",
+        "-h",
+        "--version",
+        "--",
+        "-",
+        "=",
+        "1234",
+        "0",
+        "-1",
+        "007",
+        "1e400",
+        "nan",
+        "inf",
+        "acme",
+        "acme.example.com",
+        "127.0.0.1",
+        "pay",
+        "fr",
+        "fr_CA",
+        "/dev/zero",
+        "/",
+        ".",
+        "",
+        " ",
+        "\x00",
+        "é",
+        "\u202e",
+        "\ud800",
+        "9" * 5000,
+        "x" * 100_000,
+        "https://",
+        good,
+        token_in(good),
+        good + "#",
+        good.replace("https", "http"),
+        DOC_TOKEN,
+        "a.b.c",
+        "%s",
+        "{}",
+        "--key",
+        KEY,
+        "--company=acme",
+        "--ttl=-5",
+        "-xyz",
+    ]
+    statuses: dict[int, int] = {}
+    for _ in range(1000):
+        argv = [rng.choice(words) for _ in range(rng.randrange(0, 7))]
+        if rng.random() < 0.7:
+            argv.insert(0, rng.choice(["url", "token", "urls", "verify", "inspect"]))
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"12\nx\n")))
+        status, _, _ = cli(*argv)  # the fixture checks KEY is not shown
+        statuses[status] = statuses.get(status, 0) + 1
+    assert set(statuses) == {0, 1, 2}
+
+
+# -- output: dates --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("exp", "now", "expected"),
+    [
+        (1000, 999, "in 1 second"),
+        (1000, 1000, "0 seconds ago"),
+        (1000, 1119, "119 seconds ago"),
+        (1000, 1120, "2 minutes ago"),
+        (100_000, 100_000 - 7200, "in 2 hours"),
+        (100_000, 100_000 + 7199, "119 minutes ago"),
+        (1_000_000, 1_000_000 + 86400 * 2, "2 days ago"),
+    ],
+)
+def test_describe_time(exp: int, now: int, expected: str) -> None:
+    assert magiclink_cli._describe_time(exp, now).endswith(", " + expected)
