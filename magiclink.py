@@ -625,28 +625,47 @@ def _is_customer_id_text(text: str) -> bool:
 
 # Per-key HMAC states: (inner, outer) SHA-256 objects that have already
 # absorbed the padded key, so each signature costs two .copy() calls instead
-# of hashing the 64-byte key blocks again (RFC 2104).  Each dict keeps its
+# of hashing the 64-byte key blocks again (RFC 2104).  Each cache keeps its
 # most recently used keys last and drops the least recently used one past
 # _MAX_CACHED_KEYS.  str and bytes keys live apart: "k" and b"k" hash alike,
 # and comparing them would raise BytesWarning under python -bb.
+#
+# Threads share the caches without a lock: every operation on them is one
+# call into C on a plain str or bytes key (a subclass is copied to its base
+# type first), which no other thread can interleave with, and popitem()
+# evicts without iterating.  Two threads may derive the same key at once;
+# both get the same states.
 _MAX_CACHED_KEYS = 64  # per kind of key, str or bytes
-_STR_KEY_PADS: dict[Any, _Pads] = {}  # str keys only
-_BYTES_KEY_PADS: dict[Any, _Pads] = {}  # bytes keys only
+_STR_KEY_PADS: collections.OrderedDict[Any, _Pads] = collections.OrderedDict()
+_BYTES_KEY_PADS: collections.OrderedDict[Any, _Pads] = collections.OrderedDict()
+
+# The last key used and its states, replaced whole, so that a thread reads a
+# matching pair: an application with one key never reaches the caches.  The
+# fresh object() matches no key.
+_last_key_pads: tuple[object, _Pads] = (object(), ((), ()))
 
 
 def _pads_for(key: object) -> _Pads:
+    global _last_key_pads
+    last_key, last_pads = _last_key_pads
+    if type(key) is type(last_key) and key == last_key:
+        return last_pads
     if isinstance(key, str):
-        cache = _STR_KEY_PADS
+        key, cache = str.__str__(key), _STR_KEY_PADS
     elif isinstance(key, bytes):
-        cache = _BYTES_KEY_PADS
+        key, cache = bytes(memoryview(key)), _BYTES_KEY_PADS
     else:
         raise MagicLinkError("key must be str or bytes")
     pads = cache.pop(key, None)  # put back below, as the most recently used
     if pads is None:
         pads = _derive_pads(key)
         if len(cache) >= _MAX_CACHED_KEYS:
-            cache.pop(next(iter(cache), None), None)  # threads may race here
+            try:
+                cache.popitem(last=False)
+            except KeyError:  # another thread emptied the cache meanwhile
+                pass
     cache[key] = pads
+    _last_key_pads = (key, pads)
     return pads
 
 
@@ -658,12 +677,16 @@ _OPAD = bytes(byte ^ 0x5C for byte in range(256))
 
 
 def _derive_pads(key: str | bytes) -> _Pads:
-    if not key:
-        raise MagicLinkError("key is empty")
     try:
         secret = _utf8(key)
     except UnicodeEncodeError:
         raise MagicLinkError("key is not valid UTF-8 text") from None
+    if not secret:
+        raise MagicLinkError("key is empty")
+    # PHP calls the string "0" empty, so php-jwt, the portal's verifier,
+    # refuses it as a key: nothing signed with it could sign anyone in.
+    if secret == b"0":
+        raise MagicLinkError("key is a lone 0, which the portal takes for no key")
     if len(secret) > _SHA256_BLOCK_SIZE:
         secret = hashlib.sha256(secret).digest()
     block = secret.ljust(_SHA256_BLOCK_SIZE, b"\0")
@@ -1136,10 +1159,20 @@ def _dicts_from_pairs(pairs: tuple[tuple[str, Any], ...], part: str) -> dict[str
             else:
                 target[name] = value
                 _check_no_lone_surrogate(value, part)
-            _check_no_lone_surrogate(name, part)
+            if type(name) is str:  # a member's name, not an array's index
+                _check_member_name(name, part)
         if len(target) != len(source):
             raise MalformedTokenError(f"{part} has duplicate member names")
     return top
+
+
+def _check_member_name(name: str, part: str) -> None:
+    # PHP's json_decode, as php-jwt calls it (objects, not arrays), refuses a
+    # member name that starts with NUL (JSON_ERROR_INVALID_PROPERTY_NAME), so
+    # the portal refuses the token.
+    if name[:1] == "\0":
+        raise MalformedTokenError(f"{part} has a member name that starts with NUL")
+    _check_no_lone_surrogate(name, part)
 
 
 def _check_no_lone_surrogate(value: object, part: str) -> None:

@@ -90,7 +90,6 @@ examples:
 _MAX_KEY_FILE_SIZE = 4096
 _BROKEN_PIPE_STATUS = 141
 _INTERRUPTED_STATUS = 130
-_QUOTED_TEXT = r"'[^']*'|\"[^\"]*\""
 _OPTION_NAME = r"--[A-Za-z][A-Za-z0-9-]{0,39}"
 
 
@@ -108,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             args, unknown = parser.parse_known_args(argv)
             if unknown:
-                getattr(args, "parser", parser).error(_unknown_arguments(unknown))
+                getattr(args, "parser", parser).fail(_unknown_arguments(unknown))
             status: int = args.run(args)
         except SystemExit as exc:  # argparse has printed help or a usage error
             status = exc.code if isinstance(exc.code, int) else 2
@@ -123,9 +122,15 @@ def main(argv: list[str] | None = None) -> int:
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        # argparse quotes the value it could not use, and that could be a
-        # pasted key: only option and command names are shown.
-        super().error(re.sub(_QUOTED_TEXT, _shown_if_a_name, message))
+        """argparse's own errors: its *message* may quote what was typed,
+        a pasted key perhaps, so the message shown is rebuilt from it with
+        nothing but the names this program defines."""
+        self.fail(_message_without_argv(self, message))
+
+    def fail(self, message: str) -> NoReturn:
+        """Exit with the usage and *message*: a fixed phrase of this program
+        or of the library, never text from the command line."""
+        super().error(message)
 
 
 def _parser() -> _Parser:
@@ -206,7 +211,7 @@ def _print_signed(args: Any, make: Callable[[str | bytes, float], str]) -> int:
     try:
         signed = make(key, now)
     except MagicLinkError as exc:
-        args.parser.error(str(exc))
+        args.parser.fail(str(exc))
     print(signed)
     # For a person at a terminal; a script reads standard output alone.
     if sys.stderr.isatty():
@@ -233,7 +238,7 @@ def _add_urls_arguments(command: _Parser) -> None:
 def _run_urls(args: Any) -> int:
     key = _key(args)
     if args.ids in (None, "-") and args.key_file == "-":
-        args.parser.error("standard input cannot hold both the key and the ids")
+        args.parser.fail("standard input cannot hold both the key and the ids")
     now = time.time()  # one clock reading: every link expires at the same moment
     try:
         prefix, suffix = _url_parts(
@@ -242,7 +247,7 @@ def _run_urls(args: Any) -> int:
         expires_at = _iso_utc(_expiry(args.ttl, now))
         _check_issuer(args.issuer)
     except MagicLinkError as exc:
-        args.parser.error(str(exc))
+        args.parser.fail(str(exc))
 
     def link_for(customer_id: int | str) -> str:
         token = generate_token(key, customer_id, args.ttl, issuer=args.issuer, now=now)
@@ -252,9 +257,14 @@ def _run_urls(args: Any) -> int:
     try:
         first = source.readline()
         header = _csv_header(first)
+        if header and not _is_utf8_encodable("".join(header)):
+            args.parser.fail("the header row is not UTF-8 text: save the file as UTF-8")
         column = header.index("id") if header else 0
         writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow([*(header or ["customer_id"]), "url", "expires_at"])
+        try:
+            writer.writerow([*(header or ["customer_id"]), "url", "expires_at"])
+        except UnicodeEncodeError:
+            args.parser.fail(_unwritable("the header row"))
         rows = _csv_rows(source, header) if header else _plain_rows(first, source)
         return _write_links(rows, column, link_for, expires_at, writer)
     finally:
@@ -278,12 +288,23 @@ def _write_links(
             if problem:
                 raise MagicLinkError(problem)
             url = link_for(_customer_id_argument(fields[column].strip()))
+            # One write a row, encoded whole before any of it is written.
+            writer.writerow([*fields, url, expires_at])
         except MagicLinkError as exc:
             print(f"magiclink urls: line {line}: {exc}", file=sys.stderr)
             any_bad = True
-        else:
-            writer.writerow([*fields, url, expires_at])
+        except UnicodeEncodeError:
+            print(
+                f"magiclink urls: line {line}: {_unwritable('this row')}",
+                file=sys.stderr,
+            )
+            any_bad = True
     return 1 if any_bad else 0
+
+
+def _unwritable(what: str) -> str:
+    encoding = getattr(sys.stdout, "encoding", None) or "unknown"
+    return f"standard output's encoding ({encoding}) cannot write {what}"
 
 
 def _open_ids(args: Any) -> io.TextIOWrapper:
@@ -293,14 +314,14 @@ def _open_ids(args: Any) -> io.TextIOWrapper:
     if args.ids in (None, "-"):
         binary = getattr(sys.stdin, "buffer", None)
         if binary is None:
-            args.parser.error("standard input cannot be read")
+            args.parser.fail("standard input cannot be read")
     else:
         try:
             if stat.S_ISCHR(os.stat(args.ids).st_mode):  # /dev/zero would never end
-                args.parser.error("cannot read FILE: it is a device")
+                args.parser.fail("cannot read FILE: it is a device")
             binary = open(args.ids, "rb")  # noqa: SIM115 (read until the run ends)
         except OSError as exc:
-            args.parser.error("cannot read FILE: " + _os_reason(exc))
+            args.parser.fail("cannot read FILE: " + _os_reason(exc))
     return io.TextIOWrapper(
         binary, encoding="utf-8-sig", errors="surrogateescape", newline=""
     )
@@ -388,9 +409,7 @@ def _run_verify(args: Any) -> int:
     is_url = _looks_like_url(text)
     checks_portal = args.company is not None or args.domain is not None or args.sandbox
     if checks_portal and not is_url:
-        args.parser.error(
-            "--company, --domain and --sandbox check a link: give the URL"
-        )
+        args.parser.fail("--company, --domain and --sandbox check a link: give the URL")
     now = time.time()
     options = {"leeway": args.leeway, "now": now, "issuer": args.issuer}
     link: PortalLink | None = None
@@ -409,7 +428,7 @@ def _run_verify(args: Any) -> int:
     except InvalidTokenError as exc:
         return _print_refusal(args, exc, "valid", text, now)
     except MagicLinkError as exc:
-        args.parser.error(str(exc))
+        args.parser.fail(str(exc))
     if args.json:
         token = text if link is None else link.token
         header = _decode_json_object(_split_token(token)[1], "header")
@@ -573,7 +592,7 @@ def _key(args: Any) -> str | bytes:
     else:
         key = _key_file_contents(args)
     if not key:
-        args.parser.error(
+        args.parser.fail(
             f"no key: set {_KEY_ENV_VAR} or give --key-file PATH ('-' reads standard input)"
         )
     if not (len(key) == 63 and key.isascii() and key.isalnum()):
@@ -589,17 +608,17 @@ def _key_file_contents(args: Any) -> bytes:
     """The key in --key-file, refused with a reason, never shown."""
     data = _key_from_stdin(args) if args.key_file == "-" else _key_from_file(args)
     if len(data) > _MAX_KEY_FILE_SIZE:
-        args.parser.error("the key file is larger than 4 KiB")
+        args.parser.fail("the key file is larger than 4 KiB")
     if data.endswith(b"\r\n"):
         data = data[:-2]
     elif data.endswith(b"\n"):
         data = data[:-1]
     if data.startswith(b"\xef\xbb\xbf"):
-        args.parser.error("the key file starts with a byte order mark")
+        args.parser.fail("the key file starts with a byte order mark")
     if data != data.strip():
-        args.parser.error("the key file has white space before or after the key")
+        args.parser.fail("the key file has white space before or after the key")
     if data.translate(None, bytes(range(32)) + b"\x7f") != data:
-        args.parser.error("the key file has a control character")
+        args.parser.fail("the key file has a control character")
     return data
 
 
@@ -611,11 +630,11 @@ def _key_from_file(args: Any) -> bytes:
         if not stat.S_ISREG(mode):
             os.close(descriptor)
             what = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
-            args.parser.error("cannot read the key file: it is " + what)
+            args.parser.fail("cannot read the key file: it is " + what)
         with open(descriptor, "rb") as file:
             data: bytes = file.read(_MAX_KEY_FILE_SIZE + 1)
     except OSError as exc:
-        args.parser.error("cannot read the key file: " + _os_reason(exc))
+        args.parser.fail("cannot read the key file: " + _os_reason(exc))
     return data
 
 
@@ -630,7 +649,7 @@ def _key_from_stdin(args: Any) -> bytes:
         return typed.encode("utf-8", "surrogateescape")
     binary: Any = getattr(sys.stdin, "buffer", None)
     if binary is None:
-        args.parser.error("cannot read the key from standard input")
+        args.parser.fail("cannot read the key from standard input")
     data: bytes = binary.read(_MAX_KEY_FILE_SIZE + 1)
     return data
 
@@ -668,11 +687,49 @@ def _unknown_arguments(unknown: list[str]) -> str:
     )
 
 
-def _shown_if_a_name(match: re.Match[str]) -> str:
-    quoted = match[0]
-    if quoted[1:-1] in _COMMANDS or re.fullmatch(_OPTION_NAME, quoted[1:-1]):
-        return quoted
-    return "(value not shown)"
+def _message_without_argv(parser: argparse.ArgumentParser, message: str) -> str:
+    """argparse's error *message* told again in words of this program's own:
+    its argument names, its choices, and fixed phrases (the value argparse
+    quotes is never repeated, nor any other part of *message*)."""
+    names = {_argument_name(action): action for action in parser._actions}
+    required = "the following arguments are required: "
+    if message.startswith(required):
+        missing = message[len(required) :].split(", ")
+        return required + ", ".join(name for name in names if name in missing)
+    if message.startswith("one of the arguments ") and message.endswith(" is required"):
+        group = message[len("one of the arguments ") : -len(" is required")].split()
+        listed = " ".join(name for name in names if name in group)
+        return f"one of the arguments {listed} is required"
+    for name, action in names.items():
+        if message.startswith(f"argument {name}: "):
+            problem = message[len(f"argument {name}: ") :]
+            return f"argument {name}: " + _problem_without_value(problem, action, names)
+    return "the arguments are not valid (not shown: they could hold a key)"
+
+
+def _argument_name(action: argparse.Action) -> str:
+    # As argparse names an argument in its messages.
+    return "/".join(action.option_strings) or action.metavar or action.dest  # type: ignore[return-value]
+
+
+def _problem_without_value(
+    problem: str, action: argparse.Action, names: dict[str, argparse.Action]
+) -> str:
+    if problem.startswith("invalid choice: "):
+        choices = ", ".join(repr(choice) for choice in action.choices or ())
+        return f"invalid choice: (value not shown) (choose from {choices})"
+    if problem.startswith("invalid ") and callable(action.type):
+        kind = getattr(action.type, "__name__", "")
+        if problem.startswith(f"invalid {kind} value: "):
+            return f"invalid {kind} value: (value not shown)"
+    if problem.startswith("ignored explicit argument "):
+        return "ignored explicit argument (value not shown)"
+    if problem in ("expected one argument", "expected at most one argument"):
+        return problem
+    for name in names:
+        if problem == f"not allowed with argument {name}":
+            return problem
+    return "invalid value (not shown)"
 
 
 def _discard_standard_output() -> None:

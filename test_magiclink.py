@@ -1603,6 +1603,38 @@ def test_verify_rejects_bad_keys_as_argument_errors(key: object, message: str) -
     assert not isinstance(caught.value, InvalidTokenError)
 
 
+ZERO_KEY = "key is a lone 0, which the portal takes for no key"
+
+
+@pytest.mark.parametrize("zero", ["0", b"0"])
+def test_the_key_php_calls_empty_is_refused_everywhere(zero: str | bytes) -> None:
+    # PHP's empty("0") is true: php-jwt 6.11.1 refuses new Key("0", "HS256")
+    # with "Key material must not be empty" (the run above), so a link signed
+    # with it never signs anyone in.
+    link = magic_link(KEY, 1, "acme", now=NOW)
+    calls: list[Any] = [
+        lambda: generate_token(zero, 1, now=NOW),
+        lambda: magic_link(zero, 1, "acme", now=NOW),
+        lambda: verify_token(TOKEN, zero, now=NOW),
+        lambda: verify_token(TOKEN, [KEY, zero], now=NOW),
+        lambda: verify_token(TOKEN, [zero, KEY], now=NOW),
+        lambda: verify_url(link, zero, now=NOW),
+        lambda: verify_url(link, [KEY, zero], now=NOW),
+    ]
+    for call in calls:
+        with pytest.raises(MagicLinkError) as caught:
+            call()
+        assert type(caught.value) is MagicLinkError
+        assert str(caught.value) == ZERO_KEY
+
+
+@pytest.mark.parametrize("key", ["00", "0 ", b"00", "\u0660", "O", b"\x00"])
+def test_keys_php_does_not_call_empty_still_sign(key: str | bytes) -> None:
+    # php-jwt 6.11.1 accepted a token signed with "00" in the run above.
+    token = generate_token(key, 1, now=NOW)
+    assert verify_token(token, key, now=NOW)["sub"] == "1"
+
+
 def test_leeway_applies_to_exp_and_nbf() -> None:
     token = sign_claims(claims(exp=NOW, nbf=NOW - 100))
     assert verify(token, now=NOW - 1)
@@ -1885,6 +1917,57 @@ def test_duplicate_claims_are_malformed() -> None:
             verify(sign_raw('{"alg":"HS256"}', payload))
     with pytest.raises(MalformedTokenError, match="duplicate"):
         verify(sign_raw('{"alg":"HS256","alg":"HS256"}', json.dumps(claims())))
+
+
+# What PHP's json_decode refuses that Python's decoder takes (issue 13).
+# Verdicts of firebase/php-jwt 6.11.1, the portal's verifier, under PHP 8.2.36
+# (Debian php-cli), JWT::decode at leeway 0, run on 2026-11-29: each NUL-led
+# name gave "DomainException: Unknown JSON error: 9" (invalid property name);
+# the accepted ones decoded.
+NUL_LED_NAMES = [
+    ("payload", '{"sub":"1","exp":2000000000,"\\u0000":0}'),
+    ("payload", '{"sub":"1","exp":2000000000,"\\u0000\\u0000":0}'),
+    ("payload", '{"sub":"1","exp":2000000000,"x":{"\\u0000a":1}}'),
+    ("payload", '{"sub":"1","exp":2000000000,"x":{"y":{"\\u0000":1}}}'),
+    ("payload", '{"sub":"1","exp":2000000000,"x":[{"\\u0000":1}]}'),
+    ("header", '{"alg":"HS256","\\u0000x":1}'),
+]
+NUL_ELSEWHERE = [
+    '{"sub":"1","exp":2000000000,"a\\u0000":1}',
+    '{"sub":"1","exp":2000000000,"a":"\\u0000"}',
+    '{"sub":"1","exp":2000000000,"x":["\\u0000"]}',
+    '{"sub":"1","exp":2000000000,"":1}',
+    '{"sub":"1","exp":2000000000,"x":{"":1}}',
+    '{"sub":"1","exp":2000000000,"\\uffff":1}',
+]
+# The token in issue 13's report (key "secret"), which php-jwt 6.11.1
+# refused with JSON error 9 in the run above.
+NUL_NAME_TOKEN = (
+    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIiwiZXhwIjo0MTAyNDQ0ODAwLCJcdTAwMDAiOjB9"
+    ".6Tn1OWQd3Rxfl97BXYJNuZZhhIiPZTdsd3lV3Kq_-Dc"
+)
+
+
+@pytest.mark.parametrize(("part", "text"), NUL_LED_NAMES)
+def test_member_names_that_start_with_nul_are_malformed(part: str, text: str) -> None:
+    if part == "header":
+        token = sign_raw(text, json.dumps(claims()))
+    else:
+        token = sign_raw('{"alg":"HS256","typ":"JWT"}', text)
+    with pytest.raises(MalformedTokenError) as caught:
+        verify(token)
+    assert str(caught.value) == f"{part} has a member name that starts with NUL"
+
+
+def test_the_reported_nul_name_token_is_refused() -> None:
+    with pytest.raises(MalformedTokenError, match="starts with NUL"):
+        verify_token(NUL_NAME_TOKEN, "secret", now=1700000000)
+
+
+@pytest.mark.parametrize("text", NUL_ELSEWHERE)
+def test_nul_later_in_a_name_or_in_a_value_is_accepted(text: str) -> None:
+    token = sign_raw('{"alg":"HS256","typ":"JWT"}', text)
+    assert verify(token) == json.loads(text)
 
 
 def test_nesting_up_to_the_limit_is_accepted() -> None:
@@ -2278,6 +2361,8 @@ MESSAGES: list[Any] = [
     # generate_token's arguments
     (lambda: generate_token(5, 1), MagicLinkError, "key must be str or bytes"),  # type: ignore[arg-type]
     (lambda: generate_token("", 1), MagicLinkError, "key is empty"),
+    (lambda: generate_token(b"", 1), MagicLinkError, "key is empty"),
+    (lambda: generate_token("0", 1), MagicLinkError, ZERO_KEY),
     (
         lambda: generate_token("\ud800", 1),
         MagicLinkError,
@@ -2926,6 +3011,18 @@ def test_oversized_arguments_are_refused_before_any_work(argument: str) -> None:
         generate_token(None, now=NOW, **arguments)  # type: ignore[arg-type]
 
 
+def test_an_issuer_of_exactly_the_limit_is_not_refused_for_its_length() -> None:
+    # 8,192 characters is allowed past the first check (escaping may still
+    # make the token too long); with a bad key as well, the key is named.
+    longest = "x" * MAX_TOKEN_LENGTH
+    with pytest.raises(MagicLinkError) as caught:
+        generate_token(5, 1, issuer=longest)  # type: ignore[arg-type]
+    assert str(caught.value) == "key must be str or bytes"
+    with pytest.raises(MagicLinkError) as caught:
+        generate_token(5, 1, issuer=longest + "x")  # type: ignore[arg-type]
+    assert str(caught.value) == "issuer makes the token too long"
+
+
 # -- the key cache, and threads -------------------------------------------------
 
 
@@ -3004,23 +3101,42 @@ def test_str_and_bytes_keys_are_never_compared() -> None:
     assert (result.returncode, result.stdout, result.stderr) == (0, "ok\n", "")
 
 
-def test_signing_from_many_threads_while_the_cache_turns_over() -> None:
-    keys = [f"thread-key-{n}" for n in range(2 * magiclink._MAX_CACHED_KEYS + 1)]
+def test_many_threads_past_the_cache_size_raise_nothing_and_sign_right() -> None:
+    # Issue 13: 8 threads over 200 keys, switching every microsecond, made
+    # the eviction's dict iteration raise RuntimeError in 1.1.  Every
+    # exception raised in a thread is recorded, and every token checked.
+    keys = [f"thread-key-{n}" for n in range(200)]
+    raised: list[BaseException] = []
     wrong: list[str] = []
 
-    def sign_many(offset: int) -> None:
-        for count in range(300):
-            key = keys[(offset + count) % len(keys)]
-            token = generate_token(key, count + 1, now=NOW)
-            if sign_segments(*token.split(".")[:2], key=key) != token:
-                wrong.append(token)
+    def sign_and_verify(offset: int) -> None:
+        try:
+            for count in range(1, 1501):
+                text = keys[(offset * 37 + count) % len(keys)]
+                key = text if count % 2 else text.encode()  # both caches
+                token = generate_token(key, count, now=NOW)
+                if sign_segments(*token.split(".")[:2], key=text) != token:
+                    wrong.append(token)
+                if verify_token(token, key, now=NOW)["sub"] != str(count):
+                    wrong.append(token)
+        except BaseException as error:  # noqa: BLE001 (every kind is recorded)
+            raised.append(error)
 
-    threads = [threading.Thread(target=sign_many, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert wrong == []
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [
+            threading.Thread(target=sign_and_verify, args=(n,)) for n in range(8)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(previous)
+    assert raised == [] and wrong == []
+    for cache in (magiclink._STR_KEY_PADS, magiclink._BYTES_KEY_PADS):
+        assert 0 < len(cache) <= magiclink._MAX_CACHED_KEYS + 8  # one per thread
 
 
 # -- README ---------------------------------------------------------------------

@@ -453,6 +453,66 @@ def test_cli_urls_edge_cases(
         assert (status, out) == (2, "") and reason in err, (argv, err)
 
 
+def run_urls_subprocess(
+    data: bytes, encoding: str, tmp_path: Path
+) -> subprocess.CompletedProcess[bytes]:
+    ids = tmp_path / "ids.csv"
+    ids.write_bytes(data)
+    env = {**os.environ, "INVOICED_MAGIC_LINK_KEY": KEY, "PYTHONIOENCODING": encoding}
+    return subprocess.run(
+        [sys.executable, "magiclink.py", "urls", str(ids), "--company", "acme"],
+        cwd=HERE,
+        env=env,
+        capture_output=True,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8:surrogateescape", "cp1252"])
+def test_cli_urls_refuses_a_header_row_that_is_not_utf8(
+    tmp_path: Path, encoding: str
+) -> None:
+    # An Excel export in cp1252 (issue 13): one clear error, whatever the
+    # output can hold, and nothing written.
+    done = run_urls_subprocess(b"id,Soci\xe9t\xe9\n1,x\n", encoding, tmp_path)
+    assert (done.returncode, done.stdout) == (2, b"")
+    assert done.stderr.endswith(
+        b"magiclink urls: error: the header row is not UTF-8 text: "
+        b"save the file as UTF-8\n"
+    )
+    assert b"Traceback" not in done.stderr
+
+
+def test_cli_urls_reports_rows_the_output_cannot_write_and_goes_on(
+    tmp_path: Path,
+) -> None:
+    # A cp1252 standard output (Windows, redirected) has no \u0141: that row
+    # is reported by its line and skipped; the rows around it are written.
+    data = "id,name\n1,\u0141ukasz\n2,Zo\xeb\n3,x\n".encode()
+    done = run_urls_subprocess(data, "cp1252", tmp_path)
+    assert done.returncode == 1
+    lines = done.stdout.decode("cp1252").splitlines()
+    assert [line.split(",")[:2] for line in lines] == [
+        ["id", "name"],
+        ["2", "Zo\xeb"],
+        ["3", "x"],
+    ]
+    told = "standard output's encoding (cp1252) cannot write this row"
+    assert done.stderr.decode().splitlines() == [f"magiclink urls: line 2: {told}"]
+    # The same rows with a UTF-8 output: every one written.
+    assert run_urls_subprocess(data, "utf-8", tmp_path).stdout.count(b"\n") == 4
+
+
+def test_cli_urls_refuses_a_header_row_the_output_cannot_write(
+    tmp_path: Path,
+) -> None:
+    done = run_urls_subprocess("id,Sp\xf3\u0142ka\n1,x\n".encode(), "cp1252", tmp_path)
+    assert (done.returncode, done.stdout) == (2, b"")
+    assert done.stderr.endswith(
+        b"error: standard output's encoding (cp1252) cannot write the header row\n"
+    )
+
+
 def test_cli_urls_streams_in_flat_memory(tmp_path: Path) -> None:
     # Peak memory for 20,000 rows and for 200,000 rows (about 50 MB of CSV
     # written): a run that kept its rows would grow by far more than 8 MiB.
@@ -780,7 +840,10 @@ def test_cli_key_missing_or_empty_is_a_usage_error(
     ):
         status, out, err = cli(*argv)
         assert status == 2 and out == ""
-        assert "INVOICED_MAGIC_LINK_KEY" in err and "--key-file" in err
+        assert err.endswith(
+            ": error: no key: set INVOICED_MAGIC_LINK_KEY or give --key-file PATH "
+            "('-' reads standard input)\n"
+        )  # 1.1 hid its own '-' as "(value not shown)"
     monkeypatch.setenv("INVOICED_MAGIC_LINK_KEY", "")
     assert cli("token", "1")[0] == 2
     empty = tmp_path / "empty"
@@ -1031,6 +1094,105 @@ def test_seeded_random_argument_lists_never_raise_or_show_the_key(
         status, _, _ = cli(*argv)  # the fixture checks KEY is not shown
         statuses[status] = statuses.get(status, 0) + 1
     assert set(statuses) == {0, 1, 2}
+
+
+# Ways of wrapping a pasted secret that fooled 1.1's pattern for argparse's
+# quoting (issue 13): Python's repr escapes a quote with a backslash.
+WRAPPINGS = [
+    "'{}\"",
+    "\"{}'",
+    "'{}'",
+    '"{}"',
+    "\\'{}",
+    "{}\\",
+    "'\\'{}\\''",
+    "\"'{}'\"",
+    "{}'",
+    "'{}",
+    '\\"{}',
+]
+SECRET_SLOTS = [
+    ("{}",),
+    ("token", "1", "--ttl", "{}"),
+    ("token", "1", "--ttl={}"),
+    ("verify", "x", "--leeway", "{}"),
+    ("verify", "x", "--leeway={}"),
+    ("url", "1", "--company", "acme", "--sandbox={}"),
+    ("verify", "x", "--sandbox={}"),
+    ("-h={}",),
+    ("token", "-h={}"),
+    ("--version={}",),
+    ("inspect", "x", "--json={}"),
+    ("url", "{}", "--company", "acme"),
+    ("urls", "--company", "acme", "--ttl", "{}"),
+]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_seeded_secrets_in_quotes_and_backslashes_never_reach_the_output(
+    cli, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], seed: int
+) -> None:  # type: ignore[no-untyped-def]
+    rng = random.Random(seed)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+    for _ in range(150):
+        secret = "".join(rng.choice(alphabet) for _ in range(63))
+        wrapped = rng.choice(WRAPPINGS).format(secret)
+        slot = rng.choice(SECRET_SLOTS)
+        argv = [word.format(wrapped) for word in slot]
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"12\n")))
+        status = magiclink_cli.main(argv)
+        out, err = capsys.readouterr()
+        assert status in (0, 1, 2), argv
+        for shown in (secret, secret[:8], secret[-8:]):
+            assert shown not in out + err, (argv, err)
+
+
+def test_usage_messages_are_told_in_the_programs_own_words(cli) -> None:  # type: ignore[no-untyped-def]
+    # Each kind of argparse error, with the value it quotes never shown.
+    cases = [
+        (
+            ("'SECRET\"",),
+            (
+                "argument command: invalid choice: (value not shown) "
+                "(choose from 'url', 'token', 'urls', 'verify', 'inspect')"
+            ),
+        ),
+        (
+            ("token", "1", "--ttl", "'SECRET\""),
+            "argument --ttl: invalid float value: (value not shown)",
+        ),
+        (
+            ("verify", "x", "--sandbox='SECRET"),
+            "argument --sandbox: ignored explicit argument (value not shown)",
+        ),
+        (
+            ("-h='SECRET",),
+            "argument -h/--help: ignored explicit argument (value not shown)",
+        ),
+        (("url", "1"), "one of the arguments --company --domain is required"),
+        (("url",), "the following arguments are required: CUSTOMER_ID"),
+        (
+            ("url", "1", "--company", "a", "--domain", "b.c"),
+            "argument --domain: not allowed with argument --company",
+        ),
+        (("token", "1", "--ttl"), "argument --ttl: expected one argument"),
+        ((), "the following arguments are required: command"),
+    ]
+    for argv, message in cases:
+        status, out, err = cli(*argv)
+        assert (status, out) == (2, ""), argv
+        assert err.endswith(f"error: {message}\n"), (argv, err)
+        assert "SECRET" not in err
+
+
+def test_a_message_argparse_might_add_is_told_as_not_shown() -> None:
+    parser = magiclink_cli._parser()
+    told = magiclink_cli._message_without_argv(parser, "something new: 'SECRET'")
+    assert told == "the arguments are not valid (not shown: they could hold a key)"
+    told = magiclink_cli._message_without_argv(
+        parser, "argument --version: odd 'SECRET'"
+    )
+    assert told == "argument --version: invalid value (not shown)"
 
 
 # -- output: dates --------------------------------------------------------------
