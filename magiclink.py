@@ -112,6 +112,11 @@ _B64URL_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456
 # Largest NumericDate accepted: 9999-12-31T23:59:59Z.
 _MAX_TIMESTAMP = 253402300799
 
+# The portal looks the customer up by its numeric id, a signed 64-bit integer:
+# 1 to 2**63 - 1, written in ASCII digits with no sign or leading zero.
+_MAX_CUSTOMER_ID = 2**63 - 1
+_CUSTOMER_ID_TEXT = re.compile(r"[1-9][0-9]{0,18}")
+
 _INVOICED_DOMAIN = "invoiced.com"
 _SANDBOX_DOMAIN = "sandbox.invoiced.com"
 
@@ -319,7 +324,8 @@ def verify_token(
       ...
     magiclink.ExpiredTokenError: token has expired
     """
-    return _verified_claims(token, *_verification_options(key, leeway, now, issuer))
+    key_pads, seconds, clock, issuers = _verification_options(key, leeway, now, issuer)
+    return _verified_claims(token, key_pads, seconds, clock, issuers)
 
 
 def parse_url(url: str) -> PortalLink:
@@ -396,8 +402,12 @@ def verify_url(
 
 # == Verification, in the order a token is checked ===============================
 #
-# verify_token: the arguments, then RFC 7515 section 5.2 and RFC 7519 section
-# 7.2: the token's form, the header, the signature, and only then the claims.
+# verify_token checks its arguments, then the token by the steps of RFC 7515
+# section 5.2 and RFC 7519 section 7.2: its form, its header, its signature,
+# and only then its claims.  The common token (the header and the compact
+# claims that this module and PyJWT write) takes the straight path through
+# _verified_claims; anything else goes to the helpers below it, which give
+# the answers the straight path would have given.
 
 
 def _verification_options(
@@ -406,14 +416,14 @@ def _verification_options(
     now: object,
     issuer: str | Iterable[str] | None,
 ) -> tuple[list[_Pads], float, float, frozenset[str] | None]:
+    """verify_token's arguments, checked in order: the key states, the leeway,
+    the clock, the accepted issuers (None: any)."""
     key_pads = _verification_pads(key)
-    # The default 0 needs no check.
-    seconds = (
-        _non_negative("leeway", leeway) if leeway or type(leeway) is not int else 0
-    )
+    if leeway != 0 or type(leeway) is not int:  # the default 0 needs no check
+        leeway = _non_negative("leeway", leeway)
     clock = time.time() if now is None else _finite_number("now", now)
     issuers = None if issuer is None else _accepted_issuers(issuer)
-    return key_pads, seconds, clock, issuers
+    return key_pads, leeway, clock, issuers
 
 
 def _verification_pads(key: _Key | Iterable[_Key]) -> list[_Pads]:
@@ -442,15 +452,25 @@ def _accepted_issuers(issuer: str | Iterable[str]) -> frozenset[str]:
     return accepted
 
 
-# Headers that other libraries write, known good, so not parsed again:
-# ours (also PyJWT, jsonwebtoken), firebase/php-jwt's member order, and
-# ruby-jwt 2.x without "typ".
+# Headers known good as bytes, so not decoded: this module's (also PyJWT's
+# and jsonwebtoken's), firebase/php-jwt's member order, and ruby-jwt 2.x's
+# without "typ".
 _KNOWN_HEADER_SEGMENTS = frozenset(
     (
         _HEADER_SEGMENT,
         b"eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9",
         b"eyJhbGciOiJIUzI1NiJ9",
     )
+)
+
+# The claims as this module (and PyJWT) write them: compact JSON with sub,
+# iss and exp in that order, iss a string with no escape or control
+# character.  sub is the digits of a customer id of at most 18 digits and exp
+# a plain integer of at most 11, both always in range (2**63 - 1 has 19
+# digits; year 10000 starts at a 12-digit time): longer ones are rare and take
+# the general path.  A text that matches means exactly what json makes of it.
+_COMPACT_CLAIMS = re.compile(
+    r'\{"sub":"([1-9][0-9]{0,17})","iss":"([^"\\\x00-\x1f]*)","exp":([1-9][0-9]{0,10})\}'
 )
 
 
@@ -461,21 +481,70 @@ def _verified_claims(
     clock: float,
     issuers: frozenset[str] | None,
 ) -> dict[str, Any]:
+    """The claims of *token* if it is valid, for checked arguments."""
+    # 1. Its form: three segments of canonical base64url (RFC 7515 section
+    #    7.1), within MAX_TOKEN_LENGTH, so bounded work before the signature.
     signing_input, header, payload, signature = _split_token(token)
-    if header not in _KNOWN_HEADER_SEGMENTS:
+
+    # 2. The header: a JSON object whose alg is exactly HS256 (RFC 7515
+    #    section 5.2 steps 2-5).  Headers known good are not decoded.
+    if header != _HEADER_SEGMENT and header not in _KNOWN_HEADER_SEGMENTS:
         _check_header(_decode_json_object(header, "header"))
-    _check_signature(key_pads, signing_input, signature)
-    claims = _decode_claims(payload)
-    _check_claims(claims, issuers)
+
+    # 3. The signature: HMAC-SHA256 under each key in turn (RFC 7518 section
+    #    3.2, RFC 2104), its base64url compared in constant time (step 6).
+    #    The canonical encoding of a MAC is unique, so comparing encoded forms
+    #    accepts no other spelling; only a mismatch needs telling apart.
+    for inner, outer in key_pads:
+        mac = inner.copy()
+        mac.update(signing_input)
+        digest = outer.copy()
+        digest.update(mac.digest())
+        encoded = binascii.b2a_base64(digest.digest(), newline=False)
+        if hmac.compare_digest(encoded[:43].translate(_TO_URLSAFE), signature):
+            break
+    else:
+        _check_canonical(signature, "signature")
+        raise InvalidSignatureError("signature does not match the key")
+
+    # 4. The claims, read only now (RFC 7519 section 7.2 step 10): canonical
+    #    base64url of UTF-8 JSON.  Compact claims in range are read by the
+    #    pattern alone; any other text is decoded and checked by the portal's
+    #    rules, which give the answer the pattern would have given.
+    remainder = len(payload) & 3
+    if payload[-1] not in _CANONICAL_LAST_CHARS[remainder]:
+        raise MalformedTokenError("payload is not canonical base64url")
+    data = binascii.a2b_base64(payload.translate(_FROM_URLSAFE) + _PADDING[remainder])
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedTokenError("payload is not UTF-8") from None
+    compact = _COMPACT_CLAIMS.fullmatch(text)
+    if compact is None:
+        claims = _parse_json_object(text, "payload")
+        _check_claims(claims)
+    else:
+        sub, iss, exp = compact.groups()
+        claims = {"sub": sub, "iss": iss, "exp": int(exp)}
+
+    # 5. The issuer, when the caller names the ones it accepts.
+    if issuers is not None:
+        issued_by = claims.get("iss")
+        if type(issued_by) is not str or issued_by not in issuers:
+            raise InvalidClaimsError("iss claim is not an accepted issuer")
+
+    # 6. The dates, as the portal reads them (RFC 7519 sections 4.1.4-4.1.6):
+    #    dead from exp on; not yet valid while nbf or iat is ahead.
     if clock >= claims["exp"] + leeway:
         raise ExpiredTokenError("token has expired")
-    for name in ("nbf", "iat"):
-        if name in claims and claims[name] > clock + leeway:
-            raise ImmatureTokenError(f"token is not valid yet ({name})")
+    if "nbf" in claims and claims["nbf"] > clock + leeway:
+        raise ImmatureTokenError("token is not valid yet (nbf)")
+    if "iat" in claims and claims["iat"] > clock + leeway:
+        raise ImmatureTokenError("token is not valid yet (iat)")
     return claims
 
 
-# -- 1. the token's form: three segments of canonical base64url -----------------
+# -- 1. the token's form ----------------------------------------------------------
 
 _TOKEN_ALPHABET = _B64URL_ALPHABET + b"."
 
@@ -486,9 +555,10 @@ def _split_token(token: object) -> tuple[bytes, bytes, bytes, bytes]:
         raise MalformedTokenError("token must be a str")
     if len(token) > MAX_TOKEN_LENGTH:
         raise MalformedTokenError("token is too long")
-    if not token.isascii():
-        raise MalformedTokenError("token has a character outside base64url")
-    text = token.encode("ascii")
+    try:
+        text = token.encode("ascii")
+    except UnicodeEncodeError:
+        raise MalformedTokenError("token has a character outside base64url") from None
     if text.translate(None, _TOKEN_ALPHABET):
         raise MalformedTokenError("token has a character outside base64url")
     signing_input, _, signature = text.rpartition(b".")
@@ -500,21 +570,16 @@ def _split_token(token: object) -> tuple[bytes, bytes, bytes, bytes]:
 
 # In a canonical encoding the bits after the last whole byte are zero, so a
 # segment of length 4n+2 ends in one of 4 characters, one of 4n+3 in one of
-# 16; a length of 4n+1 is never base64.
-_CANONICAL_LAST_CHARS = {
-    0: _B64URL_ALPHABET,
-    2: b"AQgw",
-    3: b"AEIMQUYcgkosw048",
-}
+# 16; a length of 4n+1 is never base64.  Indexed by the length's remainder.
+_CANONICAL_LAST_CHARS = (_B64URL_ALPHABET, b"", b"AQgw", b"AEIMQUYcgkosw048")
 
 
 def _check_canonical(segment: bytes, part: str) -> None:
-    ending = _CANONICAL_LAST_CHARS.get(len(segment) % 4)
-    if ending is None or segment[-1] not in ending:
+    if segment[-1] not in _CANONICAL_LAST_CHARS[len(segment) & 3]:
         raise MalformedTokenError(f"{part} is not canonical base64url")
 
 
-# -- 2. the header: exactly HS256, nothing this module does not understand -------
+# -- 2. the header, when it is not one known good ----------------------------------
 
 # RFC 7515 section 4.1.9: "typ" is compared without regard to ASCII case.
 _ACCEPTED_TYPES = ("jwt", "application/jwt")
@@ -538,42 +603,11 @@ def _check_header(header: dict[str, Any]) -> None:
         raise MalformedTokenError("kid must be a string")
 
 
-# -- 3. the signature, compared in constant time -----------------------------------
+# -- 4. the claims, when they are not compact ones in range -------------------------
 
 
-def _check_signature(
-    key_pads: list[_Pads], signing_input: bytes, signature: bytes
-) -> None:
-    # The canonical encoding of a MAC is unique, so comparing encoded forms
-    # accepts no other spelling; only a mismatch needs telling apart.
-    for pads in key_pads:
-        expected = _b64encode(_hmac_sha256(pads, signing_input))
-        if hmac.compare_digest(expected, signature):
-            return
-    _check_canonical(signature, "signature")
-    raise InvalidSignatureError("signature does not match the key")
-
-
-# -- 4. the claims, by the portal's rules --------------------------------------------
-
-# The claims as this module (and PyJWT) write them: compact JSON with sub, iss
-# and exp in that order, strings without escapes or control characters, exp a
-# plain integer.  Text that matches means exactly what json would make of it,
-# so the JSON decoder can be skipped; anything else takes the general path.
-_COMPACT_CLAIMS = re.compile(
-    r'\{"sub":"([^"\\\x00-\x1f]+)","iss":"([^"\\\x00-\x1f]*)","exp":([1-9][0-9]{0,11})\}'
-)
-
-
-def _decode_claims(segment: bytes) -> dict[str, Any]:
-    text = _decode_text(segment, "payload")
-    match = _COMPACT_CLAIMS.fullmatch(text)
-    if match:
-        return {"sub": match[1], "iss": match[2], "exp": int(match[3])}
-    return _parse_json_object(text, "payload")
-
-
-def _check_claims(claims: dict[str, Any], issuers: frozenset[str] | None) -> None:
+def _check_claims(claims: dict[str, Any]) -> None:
+    """The portal's rules for decoded claims, but for iss and the dates' order."""
     if not _is_timestamp(claims.get("exp")):
         if "exp" not in claims:
             raise InvalidClaimsError("exp claim is missing")
@@ -589,10 +623,6 @@ def _check_claims(claims: dict[str, Any], issuers: frozenset[str] | None) -> Non
         raise InvalidClaimsError("aud claim is not accepted")
     if "jti" in claims and type(claims["jti"]) is not str:
         raise InvalidClaimsError("jti claim must be a string")
-    if issuers is not None:
-        issued_by = claims.get("iss")
-        if type(issued_by) is not str or issued_by not in issuers:
-            raise InvalidClaimsError("iss claim is not an accepted issuer")
 
 
 def _is_timestamp(value: object) -> bool:
@@ -606,12 +636,6 @@ def _is_customer_id(value: object) -> bool:
     if type(value) is int:
         return 0 < value <= _MAX_CUSTOMER_ID
     return type(value) is str and _is_customer_id_text(value)
-
-
-# The portal looks the customer up by its numeric id, a signed 64-bit integer:
-# 1 to 2**63 - 1, written in ASCII digits with no sign or leading zero.
-_MAX_CUSTOMER_ID = 2**63 - 1
-_CUSTOMER_ID_TEXT = re.compile(r"[1-9][0-9]{0,18}")
 
 
 def _is_customer_id_text(text: str) -> bool:
@@ -1007,11 +1031,11 @@ def _verified_link(
 ) -> tuple[PortalLink, dict[str, Any]]:
     """verify_url's work: the link taken apart, and its token's claims."""
     expected = _expected_portal(company, domain, sandbox)
-    options = _verification_options(key, leeway, now, issuer)
+    key_pads, seconds, clock, issuers = _verification_options(key, leeway, now, issuer)
     link = parse_url(url)
     if not _is_expected_portal(link, *expected):
         raise InvalidLinkError("link is for another portal")
-    return link, _verified_claims(link.token, *options)
+    return link, _verified_claims(link.token, key_pads, seconds, clock, issuers)
 
 
 def _expected_portal(
@@ -1059,11 +1083,14 @@ def _b64encode(data: bytes) -> bytes:
     return binascii.b2a_base64(data, newline=False).rstrip(b"=").translate(_TO_URLSAFE)
 
 
+# The "=" padding binascii wants, by a canonical segment's length remainder.
+_PADDING = (b"", b"", b"==", b"=")
+
+
 def _b64decode(segment: bytes, part: str) -> bytes:
     _check_canonical(segment, part)
-    return binascii.a2b_base64(
-        segment.translate(_FROM_URLSAFE) + b"=" * (-len(segment) % 4)
-    )
+    padding = _PADDING[len(segment) & 3]
+    return binascii.a2b_base64(segment.translate(_FROM_URLSAFE) + padding)
 
 
 def _decode_text(segment: bytes, part: str) -> str:

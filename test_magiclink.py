@@ -2617,9 +2617,36 @@ def test_compact_claims_skip_the_json_decoder(monkeypatch: pytest.MonkeyPatch) -
     assert verify(token) == {"sub": "4501", "iss": "Billing app", "exp": NOW + 3600}
 
 
-def test_compact_claims_fast_path_agrees_with_the_json_decoder() -> None:
+def verdicts_with_and_without_the_straight_path(
+    token: str, **options: Any
+) -> tuple[object, object]:
+    """verify()'s answer (claims, or exception class and message) as it is,
+    and with the compact pattern made to match nothing (the general path)."""
+
+    def outcome() -> object:
+        try:
+            return verify(token, **options)
+        except InvalidTokenError as exc:
+            return type(exc), str(exc)
+
+    straight = outcome()
+    compact = magiclink._COMPACT_CLAIMS
+    try:
+        magiclink._COMPACT_CLAIMS = re.compile(r"(?!)")  # never matches
+        return straight, outcome()
+    finally:
+        magiclink._COMPACT_CLAIMS = compact
+
+
+def test_the_straight_path_agrees_with_the_general_path_on_random_claims() -> None:
+    # Issue 14 keeps this: the pattern that reads compact claims (sub checked
+    # inside it) must give the general path's claims, class and message.
     rng = random.Random(8259)
     pieces = [
+        "9223372036854775807",
+        "9223372036854775808",
+        "0",
+        "00",
         "a",
         "Z",
         "0",
@@ -2636,12 +2663,17 @@ def test_compact_claims_fast_path_agrees_with_the_json_decoder() -> None:
         ":",
         ",",
     ]
-    fast_path_hits = 0
+    straight_hits = 0
     for _ in range(3000):
         sub = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 6)))
         iss = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 6)))
+        if rng.random() < 0.4:
+            ids = [1, 4501, 10**17, 10**18 - 1, 10**18, 2**63 - 1, 2**63, 10**19]
+            sub = str(rng.choice(ids))
         exp = rng.choice(
-            ["1", "0", "01", "2000000000", "1" * 12, "1" * 13, "-5", "1.5", "1e3"]
+            ["1", "0", "01", "2000000000", "1" * 11, "1" * 12, "-5", "1.5", "1e3"]
+            + ["253402300799", "253402300800", "1999999000", "1999999001"]
+            + ["99999999999", "2000000000", "2000000000"]
         )
         text = json.dumps(
             {"sub": sub, "iss": iss}, separators=(",", ":"), ensure_ascii=False
@@ -2649,18 +2681,14 @@ def test_compact_claims_fast_path_agrees_with_the_json_decoder() -> None:
         text = text[:-1] + ',"exp":' + exp + "}"
         if rng.random() < 0.1:
             text = text.replace('"iss"', '"sub"')  # a duplicate member
-        segment = b64(text).encode()
-        try:
-            expected: object = magiclink._parse_json_object(text, "payload")
-        except MalformedTokenError as exc:
-            expected = type(exc)
-        try:
-            found: object = magiclink._decode_claims(segment)
-        except MalformedTokenError as exc:
-            found = type(exc)
-        assert found == expected, text
-        fast_path_hits += magiclink._COMPACT_CLAIMS.fullmatch(text) is not None
-    assert 100 < fast_path_hits < 2900
+        token = sign_raw('{"alg":"HS256","typ":"JWT"}', text)
+        issuer = rng.choice([None, iss or "x", "other"])
+        straight, general = verdicts_with_and_without_the_straight_path(
+            token, issuer=issuer, leeway=rng.choice([0, 1])
+        )
+        assert straight == general, text
+        straight_hits += magiclink._COMPACT_CLAIMS.fullmatch(text) is not None
+    assert 100 < straight_hits < 2900
 
 
 # Texts in the compact shape the fast path reads, or one step away from it:
@@ -2726,6 +2754,36 @@ COMPACT_EDGE_CASES = [
         id="customer-number",
     ),
     pytest.param(
+        '{"sub":"999999999999999999","iss":"a","exp":2000000000}',
+        "ok",
+        id="18-digit-id",
+    ),
+    pytest.param(
+        '{"sub":"1000000000000000000","iss":"a","exp":2000000000}',
+        "ok",
+        id="19-digit-id",
+    ),
+    pytest.param('{"sub":"1","iss":"a","exp":99999999999}', "ok", id="11-digit-exp"),
+    pytest.param('{"sub":"1","iss":"a","exp":100000000000}', "ok", id="12-digit-exp"),
+    pytest.param(
+        '{"sub":"9223372036854775807","iss":"a","exp":2000000000}',
+        "ok",
+        id="largest-id",
+    ),
+    pytest.param(
+        '{"sub":"9223372036854775808","iss":"a","exp":2000000000}',
+        "InvalidClaims",
+        id="id-past-2**63-1",
+    ),
+    pytest.param(
+        '{"sub":"12345678901234567890","iss":"a","exp":2000000000}',
+        "InvalidClaims",
+        id="20-digit-id",
+    ),
+    pytest.param(
+        '{"sub":"0","iss":"a","exp":2000000000}', "InvalidClaims", id="zero-id"
+    ),
+    pytest.param(
         '{"sub":"0012","iss":"a","exp":2000000000}',
         "InvalidClaims",
         id="leading-zero-sub",
@@ -2759,20 +2817,8 @@ def test_compact_shaped_payloads_are_judged_as_the_general_path_judges_them(
     text: str, expected: str, issuer: str | None
 ) -> None:
     token = sign_raw('{"alg":"HS256","typ":"JWT"}', text)
-
-    def outcome() -> object:
-        try:
-            return verify(token, issuer=issuer)
-        except InvalidTokenError as exc:
-            return type(exc), str(exc)
-
-    fast = outcome()
-    compact = magiclink._COMPACT_CLAIMS
-    try:
-        magiclink._COMPACT_CLAIMS = re.compile(r"(?!)")  # never matches
-        assert outcome() == fast
-    finally:
-        magiclink._COMPACT_CLAIMS = compact
+    fast, general = verdicts_with_and_without_the_straight_path(token, issuer=issuer)
+    assert fast == general
     error = OUTCOMES[expected]
     if error in (None, ExpiredTokenError) and issuer not in (
         None,
@@ -2780,7 +2826,7 @@ def test_compact_shaped_payloads_are_judged_as_the_general_path_judges_them(
     ):
         error = InvalidClaimsError  # claims are checked before the clock
     if error is None:
-        assert isinstance(fast, dict) and fast["sub"] == "1"
+        assert isinstance(fast, dict) and fast["sub"] == json.loads(text)["sub"]
     else:
         assert isinstance(fast, tuple) and fast[0] is error, fast
 
@@ -2794,10 +2840,8 @@ def test_the_compact_fast_path_is_taken_for_exactly_the_plain_shape() -> None:
     assert hits == [
         "plain",
         "empty-iss",
-        "customer-number",
-        "leading-zero-sub",
-        "exp-after-year-9999",
-        "exp-year-10000",
+        "18-digit-id",
+        "11-digit-exp",
         "expired",
     ]
 
