@@ -219,24 +219,29 @@ def generate_token(
     ...                ttl=3600, now=1455561348)  # doctest: +ELLIPSIS
     'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwi...'
     """
-    subject = _customer_id_text(customer_id)
-    _check_issuer(issuer)
+    # The arguments, in order.  A usual value passes the quick test; any
+    # other goes to the helper that checks it in full and names it.
+    if type(customer_id) is int and 0 < customer_id <= _MAX_CUSTOMER_ID:
+        subject = str(customer_id)
+    else:
+        subject = _customer_id_text(customer_id)
+    if not (
+        type(issuer) is str and 0 < len(issuer) <= MAX_TOKEN_LENGTH and issuer.isascii()
+    ):
+        _check_issuer(issuer)
     pads = _pads_for(key)
     expires = _expiry(ttl, now)
-    payload = (
-        '{"sub":'
-        + _json_string(subject)
-        + ',"iss":'
-        + _json_string(issuer)
-        + ',"exp":'
-        + str(expires)
-        + "}"
-    )
-    signing_input = _HEADER_SEGMENT + b"." + _b64encode(_utf8(payload))
-    signature = _b64encode(_hmac_sha256(pads, signing_input))
-    if len(signing_input) + 1 + len(signature) > MAX_TOKEN_LENGTH:
+
+    # The claims as compact ASCII JSON (the subject is digits), then the
+    # signing input and its HMAC-SHA256, in base64url (RFC 7515 section 7.1).
+    payload = f'{{"sub":"{subject}","iss":{_json_string(issuer)},"exp":{expires}}}'
+    claims = binascii.b2a_base64(payload.encode("ascii"), newline=False)
+    signing_input = _HEADER_SEGMENT + b"." + claims.rstrip(b"=").translate(_TO_URLSAFE)
+    mac = binascii.b2a_base64(_hmac_sha256(pads, signing_input), newline=False)
+    token = signing_input + b"." + mac[:43].translate(_TO_URLSAFE)
+    if len(token) > MAX_TOKEN_LENGTH:
         raise MagicLinkError("issuer makes the token too long")
-    return (signing_input + b"." + signature).decode("ascii")
+    return token.decode("ascii")
 
 
 def build_url(
@@ -324,8 +329,17 @@ def verify_token(
       ...
     magiclink.ExpiredTokenError: token has expired
     """
-    key_pads, seconds, clock, issuers = _verification_options(key, leeway, now, issuer)
-    return _verified_claims(token, key_pads, seconds, clock, issuers)
+    # The arguments, before the token is looked at (verify_url checks the
+    # same ones in _verification_options, with the same answers).
+    if isinstance(key, (str, bytes)):
+        key_pads = [_pads_for(key)]
+    else:
+        key_pads = _verification_pads(key)
+    if leeway != 0 or type(leeway) is not int:  # the default 0 needs no check
+        leeway = _non_negative("leeway", leeway)
+    clock = time.time() if now is None else _finite_number("now", now)
+    issuers = None if issuer is None else _accepted_issuers(issuer)
+    return _verified_claims(token, key_pads, leeway, clock, issuers)
 
 
 def parse_url(url: str) -> PortalLink:
@@ -416,8 +430,8 @@ def _verification_options(
     now: object,
     issuer: str | Iterable[str] | None,
 ) -> tuple[list[_Pads], float, float, frozenset[str] | None]:
-    """verify_token's arguments, checked in order: the key states, the leeway,
-    the clock, the accepted issuers (None: any)."""
+    """verify_url's arguments, checked in order as verify_token checks them:
+    the key states, the leeway, the clock, the accepted issuers (None: any)."""
     key_pads = _verification_pads(key)
     if leeway != 0 or type(leeway) is not int:  # the default 0 needs no check
         leeway = _non_negative("leeway", leeway)
@@ -482,9 +496,23 @@ def _verified_claims(
     issuers: frozenset[str] | None,
 ) -> dict[str, Any]:
     """The claims of *token* if it is valid, for checked arguments."""
-    # 1. Its form: three segments of canonical base64url (RFC 7515 section
-    #    7.1), within MAX_TOKEN_LENGTH, so bounded work before the signature.
-    signing_input, header, payload, signature = _split_token(token)
+    # 1. Its form: three non-empty segments of base64url (RFC 7515 section
+    #    7.1), within MAX_TOKEN_LENGTH, so that the work before the signature
+    #    is bounded.  (_split_token, for links, checks the same.)
+    if not isinstance(token, str):
+        raise MalformedTokenError("token must be a str")
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise MalformedTokenError("token is too long")
+    try:
+        serialized = token.encode("ascii")
+    except UnicodeEncodeError:
+        raise MalformedTokenError("token has a character outside base64url") from None
+    if serialized.translate(None, _TOKEN_ALPHABET):
+        raise MalformedTokenError("token has a character outside base64url")
+    signing_input, _, signature = serialized.rpartition(b".")
+    header, _, payload = signing_input.partition(b".")
+    if not (header and payload and signature) or b"." in payload:
+        raise MalformedTokenError("token must be three non-empty segments")
 
     # 2. The header: a JSON object whose alg is exactly HS256 (RFC 7515
     #    section 5.2 steps 2-5).  Headers known good are not decoded.
@@ -495,13 +523,9 @@ def _verified_claims(
     #    3.2, RFC 2104), its base64url compared in constant time (step 6).
     #    The canonical encoding of a MAC is unique, so comparing encoded forms
     #    accepts no other spelling; only a mismatch needs telling apart.
-    for inner, outer in key_pads:
-        mac = inner.copy()
-        mac.update(signing_input)
-        digest = outer.copy()
-        digest.update(mac.digest())
-        encoded = binascii.b2a_base64(digest.digest(), newline=False)
-        if hmac.compare_digest(encoded[:43].translate(_TO_URLSAFE), signature):
+    for pads in key_pads:
+        mac = binascii.b2a_base64(_hmac_sha256(pads, signing_input), newline=False)
+        if hmac.compare_digest(mac[:43].translate(_TO_URLSAFE), signature):
             break
     else:
         _check_canonical(signature, "signature")
@@ -674,21 +698,30 @@ def _pads_for(key: object) -> _Pads:
     last_key, last_pads = _last_key_pads
     if type(key) is type(last_key) and key == last_key:
         return last_pads
-    if isinstance(key, str):
-        key, cache = str.__str__(key), _STR_KEY_PADS
+    if type(key) is str:
+        cache = _STR_KEY_PADS
+    elif type(key) is bytes:
+        cache = _BYTES_KEY_PADS
+    elif isinstance(key, str):  # a subclass: cached as a plain copy
+        return _pads_for(str.__str__(key))
     elif isinstance(key, bytes):
-        key, cache = bytes(memoryview(key)), _BYTES_KEY_PADS
+        return _pads_for(bytes(memoryview(key)))
     else:
         raise MagicLinkError("key must be str or bytes")
-    pads = cache.pop(key, None)  # put back below, as the most recently used
+    pads = cache.get(key)
     if pads is None:
         pads = _derive_pads(key)
         if len(cache) >= _MAX_CACHED_KEYS:
             try:
-                cache.popitem(last=False)
+                cache.popitem(last=False)  # the least recently used
             except KeyError:  # another thread emptied the cache meanwhile
                 pass
-    cache[key] = pads
+        cache[key] = pads
+    else:
+        try:
+            cache.move_to_end(key)  # now the most recently used
+        except KeyError:  # another thread dropped it meanwhile
+            pass
     _last_key_pads = (key, pads)
     return pads
 
@@ -756,9 +789,12 @@ def _check_issuer(issuer: object) -> None:
 
 
 def _expiry(ttl: object, now: object) -> int:
-    seconds = _finite_number("ttl", ttl)
-    if seconds < 1:  # then int(now + ttl) > now: the token is never born dead
-        raise MagicLinkError("ttl must be at least 1 second")
+    if type(ttl) is int and 1 <= ttl <= _MAX_TIMESTAMP:  # the usual ttl
+        seconds: float = ttl
+    else:
+        seconds = _finite_number("ttl", ttl)
+        if seconds < 1:  # then int(now + ttl) > now: the token is never born dead
+            raise MagicLinkError("ttl must be at least 1 second")
     start = time.time() if now is None else _finite_number("now", now)
     expires = int(start + seconds)
     if not 0 <= expires <= _MAX_TIMESTAMP:
