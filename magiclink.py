@@ -331,9 +331,9 @@ def verify_token(
     """
     # The arguments, before the token is looked at (verify_url checks the
     # same ones in _verification_options, with the same answers).
-    if isinstance(key, (str, bytes)):
+    if type(key) is str or type(key) is bytes:
         key_pads = [_pads_for(key)]
-    else:
+    else:  # a subclass, an iterable of keys, or not a key
         key_pads = _verification_pads(key)
     if leeway != 0 or type(leeway) is not int:  # the default 0 needs no check
         leeway = _non_negative("leeway", leeway)

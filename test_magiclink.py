@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import collections
 import doctest
 import enum
 import hashlib
@@ -1732,6 +1733,87 @@ def test_the_date_range_includes_both_ends(name: str, value: int) -> None:
     assert verify(sign_claims(claims(nbf=0, iat=0)))["nbf"] == 0
 
 
+# The arguments verify_token checks inline, and verify_url in
+# _verification_options: each bad value gets the same class and message.
+BAD_VERIFICATION_ARGUMENTS: list[dict[str, Any]] = [
+    {"key": 5},
+    {"key": None},
+    {"key": ""},
+    {"key": "0"},
+    {"key": []},
+    {"key": [KEY, 5]},
+    {"key": bytearray(b"k")},
+    {"key": "\ud800"},
+    {"leeway": -1},
+    {"leeway": float("nan")},
+    {"leeway": True},
+    {"leeway": "1"},
+    {"leeway": 1e301},
+    {"now": float("inf")},
+    {"now": "now"},
+    {"now": False},
+    {"issuer": 5},
+    {"issuer": []},
+    {"issuer": [""]},
+    {"issuer": ["\ud800"]},
+    {"key": 5, "leeway": -1},
+    {"leeway": -1, "now": "x", "issuer": 5},
+]
+
+
+@pytest.mark.parametrize("bad", BAD_VERIFICATION_ARGUMENTS)
+def test_verify_token_and_verify_url_check_arguments_alike(bad: dict[str, Any]) -> None:
+    options: dict[str, Any] = {"key": KEY, "now": NOW, **bad}
+    key = options.pop("key")
+    with pytest.raises(MagicLinkError) as by_token:
+        verify_token("not a token", key, **options)
+    with pytest.raises(MagicLinkError) as by_url:
+        verify_url("not a link", key, **options)
+    assert type(by_token.value) is type(by_url.value) is MagicLinkError
+    assert str(by_token.value) == str(by_url.value)
+
+
+# verify_token checks a token's form inline; build_url, parse_url and the
+# command line through _split_token: each gets the same class and message.
+MALFORMED_FORMS: list[object] = [
+    None,
+    5,
+    b"a.b.c",
+    "",
+    "a",
+    "a.b",
+    "a..c",
+    ".b.c",
+    "a.b.",
+    "a.b.c.d",
+    "a.b.c.",
+    "a b.c.d",
+    "a.b.c\n",
+    "a.b+.c",
+    "a.b=.c",
+    "é.b.c",
+    "a.b.\ud800",
+    "a" * (MAX_TOKEN_LENGTH - 4) + ".b.c",
+    "a" * (MAX_TOKEN_LENGTH - 3) + ".b.c",
+    "a.b.c" + "\x00",
+]
+
+
+@pytest.mark.parametrize("token", MALFORMED_FORMS)
+def test_verify_token_and_split_token_judge_a_form_alike(token: object) -> None:
+    try:
+        magiclink._split_token(token)
+    except MalformedTokenError as error:
+        expected: object = str(error)
+    else:
+        expected = "well formed"
+    with pytest.raises(InvalidTokenError) as caught:
+        verify(token)  # type: ignore[arg-type]
+    if expected != "well formed":  # else refused later, for another reason
+        assert type(caught.value) is MalformedTokenError
+        assert str(caught.value) == expected
+
+
 # -- verify_token: what it rejects ----------------------------------------------
 
 
@@ -3181,6 +3263,55 @@ def test_many_threads_past_the_cache_size_raise_nothing_and_sign_right() -> None
     assert raised == [] and wrong == []
     for cache in (magiclink._STR_KEY_PADS, magiclink._BYTES_KEY_PADS):
         assert 0 < len(cache) <= magiclink._MAX_CACHED_KEYS + 8  # one per thread
+
+
+def test_key_subclasses_sign_as_their_plain_value_and_are_cached_as_copies() -> None:
+    class Secret(str):
+        def __eq__(self, other: object) -> bool:
+            raise AssertionError("the cache compared a subclass")
+
+        __hash__ = str.__hash__
+
+    class SecretBytes(bytes):
+        def __hash__(self) -> int:
+            raise AssertionError("the cache hashed a subclass")
+
+    for key, plain in ((Secret(KEY), KEY), (SecretBytes(b"k" * 63), b"k" * 63)):
+        token = generate_token(key, 7, now=NOW)
+        assert token == generate_token(plain, 7, now=NOW)
+        assert verify_token(token, key, now=NOW)["sub"] == "7"
+        assert verify_token(token, [key], now=NOW)["sub"] == "7"
+    for cache in (magiclink._STR_KEY_PADS, magiclink._BYTES_KEY_PADS):
+        assert {type(key) for key in cache} <= {str, bytes}
+
+
+class RacedCache(collections.OrderedDict):  # type: ignore[type-arg]
+    """A cache that another thread changes at the worst moment: it empties
+    the cache before an eviction, and drops a key before it is moved."""
+
+    def popitem(self, last: bool = True) -> Any:
+        self.clear()
+        return super().popitem(last)
+
+    def move_to_end(self, key: Any, last: bool = True) -> None:
+        del self[key]
+        super().move_to_end(key, last)
+
+
+def test_the_cache_survives_another_thread_emptying_or_dropping_keys(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    raced = RacedCache(
+        (f"raced-{n}", magiclink._derive_pads(f"raced-{n}")) for n in range(64)
+    )
+    monkeypatch.setattr(magiclink, "_STR_KEY_PADS", raced)
+    token = generate_token("raced-new", 5, now=NOW)  # evicts: the cache is emptied
+    assert sign_segments(*token.split(".")[:2], key="raced-new") == token
+    assert list(raced) == ["raced-new"]
+    raced["raced-1"] = magiclink._derive_pads("raced-1")
+    token = generate_token("raced-1", 5, now=NOW)  # a hit: the key is dropped
+    assert sign_segments(*token.split(".")[:2], key="raced-1") == token
+    assert "raced-1" not in raced
 
 
 # -- README ---------------------------------------------------------------------

@@ -1193,6 +1193,10 @@ def test_a_message_argparse_might_add_is_told_as_not_shown() -> None:
         parser, "argument --version: odd 'SECRET'"
     )
     assert told == "argument --version: invalid value (not shown)"
+    typed = magiclink_cli._Parser()
+    typed.add_argument("--ttl", type=float)
+    told = magiclink_cli._message_without_argv(typed, "argument --ttl: invalid odd 'S'")
+    assert told == "argument --ttl: invalid value (not shown)"
 
 
 # -- output: dates --------------------------------------------------------------
