@@ -358,6 +358,9 @@ def parse_url(url: str) -> PortalLink:
         raise InvalidLinkError("link must be a str")
     if len(url) > _MAX_LINK_LENGTH:
         raise InvalidLinkError("link is too long")
+    clutter = _link_clutter(url)
+    if clutter:
+        raise InvalidLinkError(clutter)
     if not (url.isascii() and url.isprintable()) or " " in url:
         raise InvalidLinkError("link has a space, a control or a non-ASCII character")
     if url[:8].lower() != "https://":
@@ -740,6 +743,10 @@ def _derive_pads(key: str | bytes) -> _Pads:
         raise MagicLinkError("key is not valid UTF-8 text") from None
     if not secret:
         raise MagicLinkError("key is empty")
+    # A dashboard key is 63 letters and digits: white space around a str key
+    # was pasted along with it.  (Bytes are taken as given.)
+    if isinstance(key, str) and key.strip() != key:
+        raise MagicLinkError("key has white space at its start or end")
     # PHP calls the string "0" empty, so php-jwt, the portal's verifier,
     # refuses it as a key: nothing signed with it could sign anyone in.
     if secret == b"0":
@@ -775,10 +782,54 @@ def _customer_id_text(customer_id: object) -> str:
             return str(number)
     elif isinstance(customer_id, str) and _is_customer_id_text(customer_id):
         return str.__str__(customer_id)  # a plain str, even from a subclass
-    raise MagicLinkError(
-        "customer_id must be the customer's numeric Invoiced id "
-        "(a positive integer), not its customer number"
-    )
+    raise MagicLinkError(_customer_id_mistake(customer_id))
+
+
+_CUSTOMER_NUMBER_MISTAKE = (
+    "customer_id must be the customer's numeric Invoiced id "
+    "(a positive integer), not its customer number"
+)
+
+# A number a person or a spreadsheet wrote: a sign, digits, perhaps a
+# fraction or an exponent ("1234.0", "1.2E+3").
+_WRITTEN_NUMBER = r"[+-]?[0-9]+(?:[.][0-9]*)?(?:[eE][+-]?[0-9]+)?"
+
+
+def _customer_id_mistake(customer_id: object) -> str:
+    """Why *customer_id* is not an Invoiced id, in the words that fit the
+    mistake; the value itself is never repeated."""
+    if type(customer_id) is bool:
+        return "customer_id must be the customer's numeric Invoiced id, not a bool"
+    if isinstance(customer_id, float):
+        return "customer_id must be a whole number, not a float"
+    if isinstance(customer_id, int):
+        if customer_id <= 0:
+            return "customer_id must be positive: Invoiced ids start at 1"
+        return "customer_id is larger than any Invoiced id (2**63 - 1)"
+    if not isinstance(customer_id, str):
+        return "customer_id must be an int or a str of digits"
+    if len(customer_id) > 64:  # judged without a copy, however long
+        if customer_id.isdigit():
+            return "customer_id is larger than any Invoiced id (2**63 - 1)"
+        return _CUSTOMER_NUMBER_MISTAKE
+    text = customer_id.strip()
+    if not text:
+        return "customer_id is empty"
+    if text != customer_id:
+        return "customer_id has white space around it"
+    if not re.fullmatch(_WRITTEN_NUMBER, text):
+        return _CUSTOMER_NUMBER_MISTAKE
+    if not text.isdigit():
+        if text[0] == "-" or not text.strip("+.0eE"):
+            return "customer_id must be positive: Invoiced ids start at 1"
+        if text[0] == "+":
+            return "customer_id must be digits alone, with no sign"
+        return "customer_id must be a whole number, not a decimal"
+    if not text.strip("0"):
+        return "customer_id must be positive: Invoiced ids start at 1"
+    if text[0] == "0":
+        return "customer_id must not start with 0: Invoiced ids have no leading zero"
+    return "customer_id is larger than any Invoiced id (2**63 - 1)"
 
 
 def _check_issuer(issuer: object) -> None:
@@ -1014,6 +1065,26 @@ _MAX_LINK_LENGTH = (
     + MAX_TOKEN_LENGTH
     + len("?redirect_to=balance_forward_statement&locale=fil_PH")
 )
+
+
+# Around a link pasted from an e-mail or a chat: pairs that enclose it, and
+# punctuation after it.  No link build_url makes starts or ends with them.
+_ENCLOSING_PAIRS = {"<": ("angle brackets", ">"), "(": ("parentheses", ")")}
+_ENCLOSING_PAIRS.update({quote: ("quotes", quote) for quote in "\"'"})
+_TRAILING_PUNCTUATION = ".,;:!?"
+
+
+def _link_clutter(url: str) -> str:
+    """What a mail or a chat left around or in a link, as a message, or ""."""
+    if len(url) > 1 and url[0] in _ENCLOSING_PAIRS:
+        name, closing = _ENCLOSING_PAIRS[url[0]]
+        if url[-1] == closing:
+            return f"link is inside {name}"
+    if url[-1:] and url[-1] in _TRAILING_PUNCTUATION:
+        return f"link ends with '{url[-1]}', which is not part of a link"
+    if "&amp;" in url:
+        return "link has '&amp;' where '&' was meant"
+    return ""
 
 
 def _parse_host(host: str) -> tuple[str | None, bool, str | None]:

@@ -645,6 +645,84 @@ def test_generate_accepts_the_ends_of_the_date_range() -> None:
         generate_token(KEY, 1, 1, now=253402300799)
 
 
+# Each mistake a person makes with a customer id gets its own message
+# (issue 15): the value is never repeated.
+NUMBER = "customer_id must be the customer's numeric Invoiced id (a positive integer)"
+POSITIVE = "customer_id must be positive: Invoiced ids start at 1"
+CUSTOMER_ID_MISTAKES: list[tuple[object, str]] = [
+    ("CUST-0001", NUMBER + ", not its customer number"),
+    ("cus_1", NUMBER + ", not its customer number"),
+    ("12a", NUMBER + ", not its customer number"),
+    ("\u0661\u0662", NUMBER + ", not its customer number"),
+    ("x" * 100, NUMBER + ", not its customer number"),
+    ("0012", "customer_id must not start with 0: Invoiced ids have no leading zero"),
+    ("007", "customer_id must not start with 0: Invoiced ids have no leading zero"),
+    ("0", POSITIVE),
+    ("00", POSITIVE),
+    ("-5", POSITIVE),
+    ("-0", POSITIVE),
+    ("0.0", POSITIVE),
+    (0, POSITIVE),
+    (-5, POSITIVE),
+    ("1234.0", "customer_id must be a whole number, not a decimal"),
+    ("1.2E+3", "customer_id must be a whole number, not a decimal"),
+    (1234.0, "customer_id must be a whole number, not a float"),
+    ("+12", "customer_id must be digits alone, with no sign"),
+    (True, "customer_id must be the customer's numeric Invoiced id, not a bool"),
+    (False, "customer_id must be the customer's numeric Invoiced id, not a bool"),
+    ("9223372036854775808", "customer_id is larger than any Invoiced id (2**63 - 1)"),
+    ("9" * 100, "customer_id is larger than any Invoiced id (2**63 - 1)"),
+    (2**63, "customer_id is larger than any Invoiced id (2**63 - 1)"),
+    ("", "customer_id is empty"),
+    (" ", "customer_id is empty"),
+    (" 12", "customer_id has white space around it"),
+    ("12\n", "customer_id has white space around it"),
+    (None, "customer_id must be an int or a str of digits"),
+    (b"12", "customer_id must be an int or a str of digits"),
+]
+
+
+@pytest.mark.parametrize(("customer_id", "message"), CUSTOMER_ID_MISTAKES)
+def test_each_customer_id_mistake_has_its_own_message(
+    customer_id: object, message: str
+) -> None:
+    for call in (
+        lambda: generate_token(KEY, customer_id, now=NOW),  # type: ignore[arg-type]
+        lambda: magic_link(KEY, customer_id, "acme", now=NOW),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(MagicLinkError) as caught:
+            call()
+        assert type(caught.value) is MagicLinkError
+        assert str(caught.value) == message
+
+
+WHITE_SPACE_KEY = "key has white space at its start or end"
+
+
+@pytest.mark.parametrize(
+    "key", [" " + KEY, KEY + "\n", "\t" + KEY, KEY + "\u00a0", " ", "\r\n"]
+)
+def test_str_keys_with_white_space_around_are_refused_everywhere(key: str) -> None:
+    link = magic_link(KEY, 1, "acme", now=NOW)
+    for call in (
+        lambda: generate_token(key, 1, now=NOW),
+        lambda: magic_link(key, 1, "acme", now=NOW),
+        lambda: verify_token(TOKEN, key, now=NOW),
+        lambda: verify_token(TOKEN, [KEY, key], now=NOW),
+        lambda: verify_url(link, key, now=NOW),
+    ):
+        with pytest.raises(MagicLinkError) as caught:
+            call()
+        assert type(caught.value) is MagicLinkError
+        assert str(caught.value) == WHITE_SPACE_KEY
+
+
+def test_bytes_keys_are_taken_as_given_and_inner_space_is_a_key_like_any() -> None:
+    for key in (b" " + KEY.encode(), KEY.encode() + b"\n", "in ner"):
+        token = generate_token(key, 1, now=NOW)
+        assert verify_token(token, key, now=NOW)["sub"] == "1"
+
+
 BAD_GENERATE_ARGUMENTS = [
     pytest.param({"key": None}, "key", id="key-none"),
     pytest.param({"key": 123}, "key", id="key-int"),
@@ -1427,6 +1505,27 @@ def test_every_build_url_refusal_has_its_fixed_message(
     assert type(caught.value) is MagicLinkError and str(caught.value) == message
 
 
+def test_parse_url_names_what_an_email_left_around_a_link() -> None:
+    # Issue 15: as strict as ever, but the message says what to take off.
+    link = magic_link(KEY, 1, "acme", redirect_to="pay", locale="fr", now=NOW)
+    cases = {
+        f"<{link}>": "link is inside angle brackets",
+        f"({link})": "link is inside parentheses",
+        f'"{link}"': "link is inside quotes",
+        f"'{link}'": "link is inside quotes",
+        link.replace("&", "&amp;"): "link has '&amp;' where '&' was meant",
+        f"<{link}": "link must start with https://",  # no pair: nothing named
+        f"{link})": "link query has an unknown page or locale",
+    }
+    for mark in ".,;:!?":
+        cases[link + mark] = f"link ends with '{mark}', which is not part of a link"
+    for url, message in cases.items():
+        with pytest.raises(InvalidLinkError) as caught:
+            parse_url(url)
+        assert str(caught.value) == message, url
+    assert parse_url(link).token == token_in(link)
+
+
 def test_the_longest_link_build_url_makes_is_the_longest_parse_url_reads() -> None:
     domain = "a" * 63 + "." + "b" * 63 + "." + "c" * 63 + "." + "d" * 61
     token = generate_token(KEY, 1, issuer="i" * 6046, now=NOW)
@@ -1629,7 +1728,7 @@ def test_the_key_php_calls_empty_is_refused_everywhere(zero: str | bytes) -> Non
         assert str(caught.value) == ZERO_KEY
 
 
-@pytest.mark.parametrize("key", ["00", "0 ", b"00", "\u0660", "O", b"\x00"])
+@pytest.mark.parametrize("key", ["00", "0a", b"00", b"0 ", "\u0660", "O", b"\x00"])
 def test_keys_php_does_not_call_empty_still_sign(key: str | bytes) -> None:
     # php-jwt 6.11.1 accepted a token signed with "00" in the run above.
     token = generate_token(key, 1, now=NOW)
