@@ -105,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     try:
         try:
+            _note_misspelt_options(parser, sys.argv[1:] if argv is None else argv)
             args, unknown = parser.parse_known_args(argv)
             if unknown:
                 getattr(args, "parser", parser).fail(_unknown_arguments(unknown))
@@ -121,16 +122,36 @@ def main(argv: list[str] | None = None) -> int:
 
 
 class _Parser(argparse.ArgumentParser):
+    commands: dict[str, _Parser]  # the main parser's, by command name
+    misspelt: tuple[str, ...] = ()  # a command's: words like options it lacks
+
     def error(self, message: str) -> NoReturn:
         """argparse's own errors: its *message* may quote what was typed,
         a pasted key perhaps, so the message shown is rebuilt from it with
         nothing but the names this program defines."""
+        if self.misspelt and message.endswith(_REQUIRED_ENDINGS):
+            self.fail(_unknown_arguments(list(self.misspelt)))  # the cause, likely
         self.fail(_message_without_argv(self, message))
 
     def fail(self, message: str) -> NoReturn:
         """Exit with the usage and *message*: a fixed phrase of this program
         or of the library, never text from the command line."""
         super().error(message)
+
+
+def _note_misspelt_options(parser: _Parser, argv: list[str]) -> None:
+    """Tell the command's parser which words look like options it does not
+    have (--compnay), so that it names them rather than saying that a
+    required option is missing."""
+    words = argv[: argv.index("--")] if "--" in argv else argv
+    command = next((word for word in words if word in parser.commands), None)
+    if command is not None:
+        known = parser.commands[command]._option_string_actions
+        parser.commands[command].misspelt = tuple(
+            word
+            for word in words
+            if word.startswith("--") and word.partition("=")[0] not in known
+        )
 
 
 def _parser() -> _Parser:
@@ -144,8 +165,9 @@ def _parser() -> _Parser:
     )
     parser.add_argument("--version", action="version", version=magiclink.__version__)
     commands = parser.add_subparsers(title="commands", dest="command", required=True)
+    parser.commands = {}
     for name, (summary, example, add_arguments, run) in _COMMANDS.items():
-        command = commands.add_parser(
+        command = parser.commands[name] = commands.add_parser(
             name,
             help=summary,
             description=summary,
@@ -538,10 +560,11 @@ def _add_portal_options(command: _Parser) -> None:
 def _add_token_options(command: _Parser) -> None:
     command.add_argument(
         "--ttl",
-        metavar="SECONDS",
-        type=float,
+        metavar="TIME",
+        type=_ttl_argument,
         default=3600,
-        help="lifetime, at least 1 (default 3600)",
+        help="lifetime: seconds, or a number with a unit: 90s, 30m, 12h, 7d "
+        "(default 3600, at least 1 second)",
     )
     command.add_argument(
         "--issuer",
@@ -572,6 +595,20 @@ def _add_json(command: _Parser) -> None:
     )
 
 
+_TTL_FORMS = "give seconds (3600) or a number with a unit: 90s, 30m, 12h, 7d"
+_SECONDS_IN = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _ttl_argument(text: str) -> float:
+    """--ttl's seconds: 3600, 90s, 30m, 12h or 7d (portal links for
+    statements often live for weeks)."""
+    written = re.fullmatch(r"([+-]?[0-9]+(?:[.][0-9]+)?) ?([smhd]?)", text.strip())
+    if written is None:
+        raise argparse.ArgumentTypeError(_TTL_FORMS)
+    seconds = float(written[1]) * _SECONDS_IN[written[2]]
+    return int(seconds) if seconds.is_integer() else seconds
+
+
 def _customer_id_argument(text: str) -> int | str:
     # Digits become the int id; other text is passed on for the library to
     # refuse with its reason.
@@ -585,16 +622,26 @@ def _looks_like_url(text: str) -> bool:
 # -- the key --------------------------------------------------------------------
 
 
+_HOW_TO_GIVE_A_KEY = (
+    f"set {_KEY_ENV_VAR} or give --key-file PATH ('-' reads standard input)"
+)
+
+
 def _key(args: Any) -> str | bytes:
-    """The key from --key-file or the environment; a usage error if none."""
+    """The key from --key-file or the environment; a usage error that says
+    what happened if there is none, or if it cannot be a dashboard key."""
     if args.key_file is None:
         key: str | bytes = os.environ.get(_KEY_ENV_VAR, "")
+        if _KEY_ENV_VAR not in os.environ:
+            args.parser.fail(f"no key: {_KEY_ENV_VAR} is not set; {_HOW_TO_GIVE_A_KEY}")
+        if not key:
+            args.parser.fail(f"no key: {_KEY_ENV_VAR} is empty; {_HOW_TO_GIVE_A_KEY}")
+        if key.strip() != key:
+            args.parser.fail(
+                f"the key in {_KEY_ENV_VAR} has white space at its start or end"
+            )
     else:
         key = _key_file_contents(args)
-    if not key:
-        args.parser.fail(
-            f"no key: set {_KEY_ENV_VAR} or give --key-file PATH ('-' reads standard input)"
-        )
     if not (len(key) == 63 and key.isascii() and key.isalnum()):
         print(
             "magiclink: warning: the key is not 63 letters and digits, as the "
@@ -605,21 +652,36 @@ def _key(args: Any) -> str | bytes:
 
 
 def _key_file_contents(args: Any) -> bytes:
-    """The key in --key-file, refused with a reason, never shown."""
-    data = _key_from_stdin(args) if args.key_file == "-" else _key_from_file(args)
+    """The key in --key-file, standard input or the prompt, refused with a
+    reason that names where it came from, and never shown."""
+    if args.key_file != "-":
+        data, source = _key_from_file(args), "the key file"
+    elif sys.stdin is not None and sys.stdin.isatty():
+        data, source = _key_from_prompt(), "the key typed at the prompt"
+    else:
+        data, source = _key_from_stdin(args), "the key on standard input"
     if len(data) > _MAX_KEY_FILE_SIZE:
-        args.parser.fail("the key file is larger than 4 KiB")
+        args.parser.fail(f"{source} is larger than 4 KiB")
     if data.endswith(b"\r\n"):
         data = data[:-2]
     elif data.endswith(b"\n"):
         data = data[:-1]
+    if not data:
+        args.parser.fail("no key: " + _NOTHING_FROM[source])
     if data.startswith(b"\xef\xbb\xbf"):
-        args.parser.fail("the key file starts with a byte order mark")
+        args.parser.fail(f"{source} starts with a byte order mark")
     if data != data.strip():
-        args.parser.fail("the key file has white space before or after the key")
+        args.parser.fail(f"{source} has white space at its start or end")
     if data.translate(None, bytes(range(32)) + b"\x7f") != data:
-        args.parser.fail("the key file has a control character")
+        args.parser.fail(f"{source} has a control character")
     return data
+
+
+_NOTHING_FROM = {
+    "the key file": "the key file is empty",
+    "the key typed at the prompt": "nothing was typed at the prompt",
+    "the key on standard input": "standard input held no key",
+}
 
 
 def _key_from_file(args: Any) -> bytes:
@@ -638,15 +700,17 @@ def _key_from_file(args: Any) -> bytes:
     return data
 
 
-def _key_from_stdin(args: Any) -> bytes:
-    if sys.stdin is not None and sys.stdin.isatty():
-        import getpass  # only for a person at a terminal
+def _key_from_prompt() -> bytes:
+    import getpass  # only for a person at a terminal
 
-        try:  # no echo, as for a password
-            typed = getpass.getpass("Magic Link key: ")
-        except EOFError:
-            typed = ""
-        return typed.encode("utf-8", "surrogateescape")
+    try:  # no echo, as for a password
+        typed = getpass.getpass("Magic Link key: ")
+    except EOFError:  # Ctrl-D
+        typed = ""
+    return typed.encode("utf-8", "surrogateescape")
+
+
+def _key_from_stdin(args: Any) -> bytes:
     binary: Any = getattr(sys.stdin, "buffer", None)
     if binary is None:
         args.parser.fail("cannot read the key from standard input")
@@ -707,6 +771,12 @@ def _message_without_argv(parser: argparse.ArgumentParser, message: str) -> str:
     return "the arguments are not valid (not shown: they could hold a key)"
 
 
+# How argparse's messages about a missing required argument end.
+_REQUIRED_ENDINGS = (" is required",) + tuple(
+    f": {name}" for name in ("CUSTOMER_ID", "TOKEN_OR_URL", "command")
+)
+
+
 def _argument_name(action: argparse.Action) -> str:
     # As argparse names an argument in its messages.
     return "/".join(action.option_strings) or action.metavar or action.dest  # type: ignore[return-value]
@@ -724,7 +794,11 @@ def _problem_without_value(
             return f"invalid {kind} value: (value not shown)"
     if problem.startswith("ignored explicit argument "):
         return "ignored explicit argument (value not shown)"
-    if problem in ("expected one argument", "expected at most one argument"):
+    if problem in (
+        "expected one argument",
+        "expected at most one argument",
+        _TTL_FORMS,
+    ):
         return problem
     for name in names:
         if problem == f"not allowed with argument {name}":
