@@ -426,8 +426,10 @@ def _add_verify_arguments(command: _Parser) -> None:
 
 
 def _run_verify(args: Any) -> int:
+    if args.token == "-" and args.key_file == "-":
+        args.parser.fail("standard input cannot hold both the key and the link")
     key = _key(args)
-    text = args.token.strip()
+    text = _pasted_token_or_url(args)
     is_url = _looks_like_url(text)
     checks_portal = args.company is not None or args.domain is not None or args.sandbox
     if checks_portal and not is_url:
@@ -493,7 +495,7 @@ def _add_inspect_arguments(command: _Parser) -> None:
 
 
 def _run_inspect(args: Any) -> int:
-    text = args.token.strip()
+    text = _pasted_token_or_url(args)
     try:
         link = parse_url(text) if _looks_like_url(text) else None
         header, claims = _decoded_token(text if link is None else link.token)
@@ -585,7 +587,10 @@ def _add_key_file(command: _Parser) -> None:
 
 def _add_token_or_url(command: _Parser) -> None:
     command.add_argument(
-        "token", metavar="TOKEN_OR_URL", help="a token or a whole portal URL"
+        "token",
+        metavar="TOKEN_OR_URL",
+        help="a token or a whole portal URL, as pasted from an e-mail ('-' reads "
+        "standard input)",
     )
 
 
@@ -613,6 +618,73 @@ def _customer_id_argument(text: str) -> int | str:
     # Digits become the int id; other text is passed on for the library to
     # refuse with its reason.
     return int(text) if _is_customer_id_text(text) else text
+
+
+# -- links pasted from e-mails and chats ----------------------------------------------
+
+_MAX_PASTED_SIZE = 65536
+_AROUND = {
+    "<": ">",
+    "(": ")",
+    '"': '"',
+    "'": "'",
+    "\u201c": "\u201d",
+    "\u2018": "\u2019",
+}
+_AROUND_NAMES = {"<": "angle brackets", "(": "parentheses"}  # quotes otherwise
+_AFTER = ".,;:!?"
+
+
+def _pasted_token_or_url(args: Any) -> str:
+    """The token or link as given ('-': standard input), taken out of what
+    an e-mail or a chat put around and inside it; what was taken off is
+    said on standard error, so that the verdict is on the link itself."""
+    text = args.token
+    if text == "-":
+        binary: Any = getattr(sys.stdin, "buffer", None)
+        if binary is None:
+            args.parser.fail("standard input cannot be read")
+        data: bytes = binary.read(_MAX_PASTED_SIZE + 1)
+        if len(data) > _MAX_PASTED_SIZE:
+            args.parser.fail("standard input holds more than a link or a token")
+        text = data.decode("utf-8", "replace")
+    cleaned, taken_off = _without_clutter(text)
+    if taken_off:
+        print(
+            f"magiclink {args.command}: took off {', '.join(taken_off)}; "
+            "checking what is left",
+            file=sys.stderr,
+        )
+    return cleaned
+
+
+def _without_clutter(text: str) -> tuple[str, list[str]]:
+    """*text* without surrounding brackets, quotes and punctuation, with
+    '&amp;' read as '&' and the breaks and spaces of wrapping closed up;
+    and what was taken off, in words."""
+    taken_off: list[str] = []
+
+    def took(what: str) -> None:
+        if what not in taken_off:
+            taken_off.append(what)
+
+    text = text.strip()
+    while True:
+        if len(text) > 1 and _AROUND.get(text[0]) == text[-1]:
+            took(_AROUND_NAMES.get(text[0], "quotes") + " around it")
+            text = text[1:-1].strip()
+        elif text[-1:] and text[-1] in _AFTER:
+            took(f"a trailing '{text[-1]}'")
+            text = text[:-1].rstrip()
+        else:
+            break
+    if "&amp;" in text:
+        took("'&amp;' written for '&'")
+        text = text.replace("&amp;", "&")
+    if "".join(text.split()) != text:
+        took("line breaks or spaces inside it")
+        text = "".join(text.split())
+    return text, taken_off
 
 
 def _looks_like_url(text: str) -> bool:

@@ -625,10 +625,14 @@ def test_cli_strips_whitespace_around_a_pasted_token(cli) -> None:  # type: igno
 
 # The command line strips the white space around what was pasted, and takes a
 # bare token as a token.
+# What the command line takes off a pasted link (issue 15), so these are no
+# longer hostile to it: the test below checks each repair.
+REPAIRED = ("empty-query", "tab-in-token", "space-in-token", "space-in-host")
 CLI_HOSTILE_URLS = [
     param
     for param in HOSTILE_URLS
-    if param.id not in ("leading-space", "trailing-space", "newline", "bare-token")
+    if param.id
+    not in ("leading-space", "trailing-space", "newline", "bare-token", *REPAIRED)
 ]
 
 
@@ -639,6 +643,82 @@ def test_cli_refuses_every_hostile_url_with_one_line(cli, url: str) -> None:  # 
         assert status in (1, 2) and out == ""
         assert err.count("\n") == 1 or "usage:" in err
         assert "Traceback" not in err and TOKEN[:20] not in err
+
+
+@pytest.mark.parametrize(
+    ("pasted", "said"),
+    [
+        ("<{}>", "angle brackets around it"),
+        ("({})", "parentheses around it"),
+        ('"{}"', "quotes around it"),
+        ("'{}'", "quotes around it"),
+        ("\u201c{}\u201d", "quotes around it"),
+        ("{}.", "a trailing '.'"),
+        ("{},", "a trailing ','"),
+        ("{};", "a trailing ';'"),
+        ("{}:", "a trailing ':'"),
+        ("{}!", "a trailing '!'"),
+        ("{}?", "a trailing '?'"),
+        ("(<{}>).", "a trailing '.', parentheses around it, angle brackets around it"),
+        ("AMP", "'&amp;' written for '&'"),
+        ("WRAP", "line breaks or spaces inside it"),
+    ],
+)
+@pytest.mark.parametrize("kind", ["link", "token"])
+def test_cli_takes_a_pasted_link_out_of_its_clutter_and_says_so(
+    cli, pasted: str, said: str, kind: str
+) -> None:  # type: ignore[no-untyped-def]
+    link = magic_link(KEY, 7, "acme", redirect_to="pay", locale="fr")
+    given = link if kind == "link" else token_in(link)
+    if pasted == "AMP":
+        if kind == "token":
+            return  # a token has no '&'
+        text = given.replace("&", "&amp;")
+    elif pasted == "WRAP":
+        text = given[:40] + "\n" + given[40:90] + "\r\n  " + given[90:]
+    else:
+        text = pasted.format(given)
+    for command in ("verify", "inspect"):
+        status, out, err = cli(command, text)
+        assert status == 0, err
+        lines = err.splitlines()
+        assert (
+            lines[0] == f"magiclink {command}: took off {said}; checking what is left"
+        )
+        assert '"sub": "7"' in out
+
+
+def test_cli_verify_still_refuses_a_bad_link_once_its_clutter_is_off(cli) -> None:  # type: ignore[no-untyped-def]
+    forged = magic_link("another key", 7, "acme")
+    status, out, err = cli("verify", f"<{forged}>.")
+    assert (status, out) == (1, "")
+    note = "took off a trailing '.', angle brackets around it; checking what is left"
+    assert err.splitlines() == [
+        f"magiclink verify: {note}",
+        "invalid token: signature does not match the key",
+    ]
+
+
+def test_cli_verify_and_inspect_read_a_dash_from_standard_input(
+    cli, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    link = magic_link(KEY, 8, "acme")
+    wrapped = f"  <{link[:50]}\n{link[50:]}>\n".encode()
+    for command in ("verify", "inspect"):
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(wrapped)))
+        status, out, err = cli(command, "-")
+        assert status == 0 and '"sub": "8"' in out, err
+        assert "angle brackets around it, line breaks or spaces inside it" in err
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"x" * 70000)))
+    status, out, err = cli("inspect", "-")
+    assert (status, out) == (2, "")
+    assert err.endswith("error: standard input holds more than a link or a token\n")
+    status, out, err = cli("verify", "-", "--key-file", "-")
+    assert (status, out) == (2, "")
+    assert err.endswith("error: standard input cannot hold both the key and the link\n")
+    monkeypatch.setattr(sys, "stdin", None)
+    status, out, err = cli("inspect", "-")
+    assert err.endswith("error: standard input cannot be read\n")
 
 
 def test_cli_verify_checks_the_portal_of_a_link(cli) -> None:  # type: ignore[no-untyped-def]
