@@ -31,7 +31,7 @@ import stat
 import sys
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 import magiclink
 from magiclink import (
@@ -278,17 +278,23 @@ def _run_urls(args: Any) -> int:
     source = _open_ids(args)
     try:
         first = source.readline()
-        header = _csv_header(first)
-        if header and not _is_utf8_encodable("".join(header)):
-            args.parser.fail("the header row is not UTF-8 text: save the file as UTF-8")
-        column = header.index("id") if header else 0
+        layout = _csv_layout(args, first)
         writer = csv.writer(sys.stdout, lineterminator="\n")
+        if layout is None:  # a plain list of ids
+            header, rows, column, kept = (
+                ["customer_id"],
+                _plain_rows(first, source),
+                0,
+                None,
+            )
+        else:
+            header, column, kept = layout.names, layout.id_column, layout.kept
+            rows = _csv_rows(source, layout)
         try:
-            writer.writerow([*(header or ["customer_id"]), "url", "expires_at"])
+            writer.writerow([*_kept(header, kept), "url", "expires_at"])
         except UnicodeEncodeError:
             args.parser.fail(_unwritable("the header row"))
-        rows = _csv_rows(source, header) if header else _plain_rows(first, source)
-        return _write_links(rows, column, link_for, expires_at, writer)
+        return _write_links(rows, column, kept, link_for, expires_at, writer)
     finally:
         if source.buffer is getattr(sys.stdin, "buffer", None):
             source.detach()  # standard input stays open
@@ -299,6 +305,7 @@ def _run_urls(args: Any) -> int:
 def _write_links(
     rows: Iterator[tuple[int, list[str], str]],
     column: int,
+    kept: list[int] | None,
     link_for: Callable[[int | str], str],
     expires_at: str,
     writer: Any,
@@ -311,7 +318,7 @@ def _write_links(
                 raise MagicLinkError(problem)
             url = link_for(_customer_id_argument(fields[column].strip()))
             # One write a row, encoded whole before any of it is written.
-            writer.writerow([*fields, url, expires_at])
+            writer.writerow([*_kept(fields, kept), url, expires_at])
         except MagicLinkError as exc:
             print(f"magiclink urls: line {line}: {exc}", file=sys.stderr)
             any_bad = True
@@ -349,25 +356,88 @@ def _open_ids(args: Any) -> io.TextIOWrapper:
     )
 
 
-def _csv_header(first_line: str) -> list[str] | None:
-    """The first line's fields if it is a CSV header with an id column."""
+class _CsvLayout(NamedTuple):
+    delimiter: str
+    names: list[str]  # the header row's
+    id_column: int
+    kept: list[int]  # the columns written again: all but url and expires_at
+
+
+_ID_COLUMN_KEYS = ("id", "customerid")
+_OUTPUT_COLUMN_KEYS = ("url", "expiresat")  # what urls itself adds
+
+
+def _column_key(name: str) -> str:
+    # How exports spell a column: " Id ", "customer_id", "Customer ID", "CustomerId".
+    return re.sub(r"[\s_-]+", "", name).casefold()
+
+
+def _csv_layout(args: Any, first_line: str) -> _CsvLayout | None:
+    """How the input is laid out, from its first line: CSV with a header row
+    that has an id column, or (None) a plain list of ids.  A first line that
+    is clearly a header (no field is a number) without an id column is a
+    usage error that names the columns found."""
+    delimiter = max(
+        ",;\t", key=first_line.count
+    )  # spreadsheets in many locales write ;
     try:
-        names = next(csv.reader([first_line], strict=True), [])
+        names = next(csv.reader([first_line], delimiter=delimiter, strict=True), [])
     except csv.Error:
         return None
-    return names if "id" in names else None
+    if not _is_utf8_encodable("".join(names)):
+        args.parser.fail("the header row is not UTF-8 text: save the file as UTF-8")
+    keys = [_column_key(name) for name in names]
+    columns = [n for n, key in enumerate(keys) if key in _ID_COLUMN_KEYS]
+    if not columns:
+        if any(keys) and not any(re.fullmatch(_NUMBER, name) for name in names):
+            shown = ", ".join(ascii(name.strip())[1:-1][:40] for name in names[:12])
+            args.parser.fail(
+                "the first line looks like a header row, but none of its columns is "
+                f"an id (id, customer_id, Customer ID): {shown}"
+            )
+        return None
+    exact = [n for n in columns if keys[n] == "id"]
+    id_column = (exact or columns)[0]
+    if len(columns) > 1:
+        name = ascii(names[id_column].strip())[1:-1][:40]
+        print(
+            f"magiclink urls: more than one column could hold the ids; using "
+            f"column {id_column + 1} ({name})",
+            file=sys.stderr,
+        )
+    kept = [
+        n
+        for n, key in enumerate(keys)
+        if key not in _OUTPUT_COLUMN_KEYS or n == id_column
+    ]
+    return _CsvLayout(delimiter, names, id_column, kept)
+
+
+# A number as a spreadsheet writes one: no header field looks like this.
+_NUMBER = r"\s*[+-]?[0-9]+(?:[.,][0-9]*)?\s*"
+
+
+def _kept(fields: list[str], kept: list[int] | None) -> list[str]:
+    return fields if kept is None else [fields[n] for n in kept]
 
 
 def _plain_rows(first: str, source: Any) -> Iterator[tuple[int, list[str], str]]:
     lines: Iterator[str] = itertools.chain([first], source) if first else iter(())
+    blank: list[int] = []  # reported only if a row follows them
     for line, text in enumerate(lines, 1):
         fields = [text.strip()]
+        if not fields[0]:
+            blank.append(line)
+            continue
+        yield from ((number, [""], "the line is empty") for number in blank)
+        blank.clear()
         yield line, fields, _row_problem(fields, 0)
 
 
-def _csv_rows(source: Any, header: list[str]) -> Iterator[tuple[int, list[str], str]]:
-    width, column = len(header), header.index("id")
-    reader = csv.reader(source, strict=True)
+def _csv_rows(source: Any, layout: _CsvLayout) -> Iterator[tuple[int, list[str], str]]:
+    width = len(layout.names)
+    reader = csv.reader(source, delimiter=layout.delimiter, strict=True)
+    blank: list[int] = []  # reported only if a row follows them
     while True:
         line = reader.line_num + 2  # where the row starts; the header is line 1
         try:
@@ -375,14 +445,18 @@ def _csv_rows(source: Any, header: list[str]) -> Iterator[tuple[int, list[str], 
         except StopIteration:
             return
         except csv.Error:
-            yield line, [], "not a well-formed CSV row"
-            continue
-        if not fields:
-            yield line, fields, "the line is empty"
-        elif len(fields) != width:
-            yield line, fields, f"{len(fields)} fields where the header has {width}"
+            fields, problem = [], "not a well-formed CSV row"
         else:
-            yield line, fields, _row_problem(fields, column)
+            if not "".join(fields).strip():  # an empty line, or ",,"
+                blank.append(line)
+                continue
+            if len(fields) != width:
+                problem = f"{len(fields)} fields where the header has {width}"
+            else:
+                problem = _row_problem(fields, layout.id_column)
+        yield from ((number, [], "the line is empty") for number in blank)
+        blank.clear()
+        yield line, fields, problem
 
 
 def _row_problem(fields: list[str], column: int) -> str:

@@ -3,6 +3,7 @@ library only; the helpers and known tokens are test_magiclink.py's."""
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import os
@@ -424,11 +425,103 @@ def test_cli_urls_reports_bad_rows_by_line_and_goes_on(
     status, out, err = run_urls(cli, monkeypatch, b"1\n\nabc\n2\n", "--company", "acme")
     assert status == 1 and [row["customer_id"] for row in rows_of(out)] == ["1", "2"]
     assert err.splitlines() == [
-        "magiclink urls: line 2: the id is empty",
+        "magiclink urls: line 2: the line is empty",
         (
             "magiclink urls: line 3: customer_id must be the customer's numeric "
             "Invoiced id (a positive integer), not its customer number"
         ),
+    ]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["id", "ID", " Id ", "customer_id", "Customer ID", "CustomerId", "CUSTOMER-ID"],
+)
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+def test_cli_urls_finds_the_id_column_as_exports_name_it(
+    cli, monkeypatch: pytest.MonkeyPatch, name: str, delimiter: str
+) -> None:  # type: ignore[no-untyped-def]
+    data = f"Name{delimiter}{name}\nAcme{delimiter}41\nBeta{delimiter}42\n".encode()
+    status, out, err = run_urls(cli, monkeypatch, data, "--company", "acme")
+    assert (status, err) == (0, "")
+    rows = list(csv.reader(io.StringIO(out)))  # written with commas
+    assert rows[0] == ["Name", name, "url", "expires_at"]
+    assert [verify_url(row[2], KEY)["sub"] for row in rows[1:]] == ["41", "42"]
+
+
+def test_cli_urls_prefers_id_among_several_id_columns_and_says_which(
+    cli, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    data = b"customer_id;ID;name\n7;41;x\n"
+    status, out, err = run_urls(cli, monkeypatch, data, "--company", "acme")
+    assert status == 0 and verify_url(rows_of(out)[0]["url"], KEY)["sub"] == "41"
+    assert err == (
+        "magiclink urls: more than one column could hold the ids; using column 2 (ID)\n"
+    )
+    data = b"Customer ID,customer_id\n41,7\n"
+    status, out, err = run_urls(cli, monkeypatch, data, "--company", "acme")
+    assert status == 0 and verify_url(rows_of(out)[0]["url"], KEY)["sub"] == "41"
+    assert "using column 1 (Customer ID)" in err
+
+
+def test_cli_urls_refuses_a_header_row_without_an_id_column_once(
+    cli, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    data = b"Name,E-mail,Number\nAcme,a@example.com,CUST-1\nBeta,b@example.com,CUST-2\n"
+    status, out, err = run_urls(cli, monkeypatch, data, "--company", "acme")
+    assert (status, out) == (2, "")
+    assert err.endswith(
+        "error: the first line looks like a header row, but none of its columns is "
+        "an id (id, customer_id, Customer ID): Name, E-mail, Number\n"
+    )
+    assert "line 2" not in err
+    # A plain list of ids stays as it is, a bad first id included; so do
+    # rows without a header (each refused by its line, as in 1.1).
+    for plain in (b"41\n42\n", b"0012\n41\n"):
+        status, out, err = run_urls(cli, monkeypatch, plain, "--company", "acme")
+        assert rows_of(out)[-1]["customer_id"] == "41" and "header row" not in err
+    status, out, err = run_urls(cli, monkeypatch, b"41,Acme\n", "--company", "acme")
+    assert status == 1 and err.startswith("magiclink urls: line 1: customer_id")
+
+
+def test_cli_urls_forgives_blank_lines_at_the_end_only(
+    cli, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    for data in (b"41\n42\n\n\n", b"41\n42\n \n\t\n", b"id,name\n41,a\n42,b\n\n,\n"):
+        status, out, err = run_urls(cli, monkeypatch, data, "--company", "acme")
+        assert (status, err, len(rows_of(out))) == (0, "", 2)
+    status, out, err = run_urls(
+        cli, monkeypatch, b"41\n\n\n42\n\n", "--company", "acme"
+    )
+    assert status == 1 and len(rows_of(out)) == 2
+    assert err.splitlines() == [
+        "magiclink urls: line 2: the line is empty",
+        "magiclink urls: line 3: the line is empty",
+    ]
+
+
+def test_cli_urls_on_its_own_output_makes_fresh_links(
+    cli, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    status, first, _ = run_urls(cli, monkeypatch, b"41\n42\n", "--company", "acme")
+    assert status == 0
+    status, second, err = run_urls(
+        cli, monkeypatch, first.encode(), "--company", "acme", "--ttl", "7d"
+    )
+    assert (status, err) == (0, "")
+    assert second.splitlines()[0] == "customer_id,url,expires_at"
+    for old, new in zip(rows_of(first), rows_of(second)):
+        assert old["customer_id"] == new["customer_id"] and old["url"] != new["url"]
+        assert (
+            verify_url(new["url"], KEY)["exp"] - verify_url(old["url"], KEY)["exp"]
+            > 6 * 86400
+        )
+    data = b"Name;ID;URL;Expires At\nAcme;41;https://old;2020-01-01\n"
+    status, out, _ = run_urls(cli, monkeypatch, data, "--company", "acme")
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[0] == ["Name", "ID", "url", "expires_at"] and rows[1][:2] == [
+        "Acme",
+        "41",
     ]
 
 
