@@ -477,7 +477,7 @@ def test_cli_urls_refuses_a_header_row_without_an_id_column_once(
     assert "line 2" not in err
     # A plain list of ids stays as it is, a bad first id included; so do
     # rows without a header (each refused by its line, as in 1.1).
-    for plain in (b"41\n42\n", b"0012\n41\n"):
+    for plain in (b"42\n41\n", b"0012\n41\n"):
         status, out, err = run_urls(cli, monkeypatch, plain, "--company", "acme")
         assert rows_of(out)[-1]["customer_id"] == "41" and "header row" not in err
     status, out, err = run_urls(cli, monkeypatch, b"41,Acme\n", "--company", "acme")
