@@ -3470,15 +3470,32 @@ HTTP_API_EVENT = {
 }
 
 
-FUNCTION_URL_EVENT = {
+FUNCTION_URL_EVENT = {  # auth type NONE: no authorizer
     **FORGED,
     "version": "2.0",
     "requestContext": {"domainName": "abc.lambda-url.us-east-1.on.aws"},
+}
+FUNCTION_URL_IAM_EVENT = {  # auth type AWS_IAM: the AWS caller, under "iam"
+    **FORGED,
+    "version": "2.0",
+    "requestContext": {
+        "domainName": "abc.lambda-url.us-east-1.on.aws",
+        "authorizer": {
+            "iam": {
+                "accessKey": "AKIAEXAMPLE",
+                "accountId": "111122223333",
+                "callerId": "AIDAEXAMPLE",
+                "userArn": "arn:aws:iam::111122223333:user/example",
+                "userId": "AIDAEXAMPLE",
+            }
+        },
+    },
 }
 
 
 def check_lambda_recipe(recipe: dict[str, Any]) -> None:
     handler = recipe["handler"]
+    unplugged = recipe["customer_id_from_your_session"]
 
     def redirects_customer_1234(event: dict[str, Any]) -> None:
         response = handler(event, None)
@@ -3493,11 +3510,13 @@ def check_lambda_recipe(recipe: dict[str, Any]) -> None:
 
     redirects_customer_1234(REST_EVENT)
     redirects_customer_1234(HTTP_API_EVENT)
-    with pytest.raises(NotImplementedError):  # until the app plugs its check in
-        handler(FUNCTION_URL_EVENT, None)
-    recipe["customer_id_from_your_session"] = lambda event: 1234
-    redirects_customer_1234(FUNCTION_URL_EVENT)
-    recipe["customer_id_from_your_session"] = lambda event: None  # signed out
-    refuses(FUNCTION_URL_EVENT)
+    for function_url in (FUNCTION_URL_EVENT, FUNCTION_URL_IAM_EVENT):
+        recipe["customer_id_from_your_session"] = unplugged
+        with pytest.raises(NotImplementedError):  # until the app plugs it in
+            handler(function_url, None)
+        recipe["customer_id_from_your_session"] = lambda event: 1234
+        redirects_customer_1234(function_url)
+        recipe["customer_id_from_your_session"] = lambda event: None  # signed out
+        refuses(function_url)
     refuses({**FORGED, "requestContext": {"authorizer": {"principalId": "u-1"}}})
     refuses({**FORGED, "requestContext": {"authorizer": {"lambda": {}}}})
