@@ -582,12 +582,12 @@ def _split_token(token: object) -> tuple[bytes, bytes, bytes, bytes]:
     if len(token) > MAX_TOKEN_LENGTH:
         raise MalformedTokenError("token is too long")
     try:
-        text = token.encode("ascii")
+        serialized = token.encode("ascii")
     except UnicodeEncodeError:
         raise MalformedTokenError("token has a character outside base64url") from None
-    if text.translate(None, _TOKEN_ALPHABET):
+    if serialized.translate(None, _TOKEN_ALPHABET):
         raise MalformedTokenError("token has a character outside base64url")
-    signing_input, _, signature = text.rpartition(b".")
+    signing_input, _, signature = serialized.rpartition(b".")
     header, _, payload = signing_input.partition(b".")
     if not (header and payload and signature) or b"." in payload:
         raise MalformedTokenError("token must be three non-empty segments")
