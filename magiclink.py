@@ -718,11 +718,13 @@ def _pads_for(key: object) -> _Pads:
     pads = cache.get(key)
     if pads is None:
         pads = _derive_pads(key)
-        if len(cache) >= _MAX_CACHED_KEYS:
+        # A loop, because threads that race may each add a key past the
+        # bound: the next miss brings the cache back within it.
+        while len(cache) >= _MAX_CACHED_KEYS:
             try:
                 cache.popitem(last=False)  # the least recently used
             except KeyError:  # another thread emptied the cache meanwhile
-                pass
+                break
         cache[key] = pads
     else:
         try:

@@ -3362,6 +3362,14 @@ def test_many_threads_past_the_cache_size_raise_nothing_and_sign_right() -> None
     assert raised == [] and wrong == []
     for cache in (magiclink._STR_KEY_PADS, magiclink._BYTES_KEY_PADS):
         assert 0 < len(cache) <= magiclink._MAX_CACHED_KEYS + 8  # one per thread
+    # However far a race took the caches past their bound, the next key
+    # derived brings each back within it.
+    magiclink._STR_KEY_PADS.update((f"extra-{n}", ((), ())) for n in range(10))
+    magiclink._BYTES_KEY_PADS.update((b"extra-%d" % n, ((), ())) for n in range(10))
+    generate_token("after the race", 1, now=NOW)
+    generate_token(b"after the race", 1, now=NOW)
+    for cache in (magiclink._STR_KEY_PADS, magiclink._BYTES_KEY_PADS):
+        assert len(cache) == magiclink._MAX_CACHED_KEYS
 
 
 def test_key_subclasses_sign_as_their_plain_value_and_are_cached_as_copies() -> None:
