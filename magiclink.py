@@ -534,9 +534,10 @@ def _verified_claims(
         raise InvalidSignatureError("signature does not match the key")
 
     # 4. The claims, read only now (RFC 7519 section 7.2 step 10): canonical
-    #    base64url of UTF-8 JSON.  Compact claims in range are read by the
-    #    pattern alone; any other text is decoded and checked by the portal's
-    #    rules, which give the answer the pattern would have given.
+    #    base64url of UTF-8 JSON (as _decode_text reads the header).  Compact
+    #    claims are read by the pattern alone, which admits only values in
+    #    range; any other text is decoded and checked by the portal's rules,
+    #    which give the answer the pattern would have given.
     remainder = len(payload) & 3
     if payload[-1] not in _CANONICAL_LAST_CHARS[remainder]:
         raise MalformedTokenError("payload is not canonical base64url")
