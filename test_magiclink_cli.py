@@ -814,6 +814,48 @@ def test_cli_verify_and_inspect_read_a_dash_from_standard_input(
     assert err.endswith("error: standard input cannot be read\n")
 
 
+def test_the_forgiving_command_line_in_a_real_process(tmp_path: Path) -> None:
+    # Issue 15's behaviours end to end: exit statuses, standard output and
+    # standard error as a shell sees them.
+    def run(*argv: str, stdin: bytes = b"", key: str = KEY) -> tuple[int, str, str]:
+        done = subprocess.run(
+            [sys.executable, "magiclink.py", *argv],
+            cwd=HERE,
+            env={**os.environ, "INVOICED_MAGIC_LINK_KEY": key},
+            input=stdin,
+            capture_output=True,
+            check=False,
+        )
+        return done.returncode, done.stdout.decode(), done.stderr.decode()
+
+    link = magic_link(KEY, 9, "acme", redirect_to="pay", locale="fr")
+    pasted = f"  <{link[:45]}\n{link[45:]}>.\n".replace("&", "&amp;").encode()
+    status, out, err = run("verify", "-", "--company", "acme", stdin=pasted)
+    assert status == 0 and json.loads(out)["sub"] == "9"
+    assert err.splitlines()[0] == (
+        "magiclink verify: took off a trailing '.', angle brackets around it, "
+        "'&amp;' written for '&', line breaks or spaces inside it; checking what is left"
+    )
+    status, out, err = run("verify", "-", stdin=pasted.replace(b"login/", b"login/x"))
+    assert (status, out) == (1, "") and err.splitlines()[-1].startswith("invalid token:")
+    ids = tmp_path / "export.csv"
+    ids.write_bytes(b"Name;Customer ID\nAcme;41\nBeta;42\n\n\n")
+    status, out, err = run("urls", str(ids), "--company", "acme", "--ttl", "7d")
+    assert (status, err) == (0, "")
+    assert [row["Customer ID"] for row in rows_of(out)] == ["41", "42"]
+    status, out, err = run("url", "1234", "--compnay", "acme")
+    assert (status, out) == (2, "") and "unrecognized arguments: --compnay" in err
+    status, out, err = run("token", "0012")
+    assert (status, out) == (2, "") and err.endswith(
+        "error: customer_id must not start with 0: Invoiced ids have no leading zero\n"
+    )
+    status, out, err = run("token", "1", key=KEY + " ")
+    assert (status, out) == (2, "") and KEY not in err
+    assert err.endswith(
+        "error: the key in INVOICED_MAGIC_LINK_KEY has white space at its start or end\n"
+    )
+
+
 def test_cli_verify_checks_the_portal_of_a_link(cli) -> None:  # type: ignore[no-untyped-def]
     url = magic_link(KEY, 31, "acme", sandbox=True, redirect_to="pay", locale="de")
     for expected in (("--company", "ACME"), ("--company", "acme", "--sandbox"), ()):
