@@ -50,9 +50,12 @@ from magiclink import (
 
 # isort: split
 # The library's private helpers that the command line shares rather than
-# repeats: the URL arguments checked once for a whole CSV of links (urls),
-# the token read without the key (inspect), and the library's own tests of a
-# customer id, a date and UTF-8 text, so that both give the same answers.
+# repeats, so that both give the same answers: the URL arguments checked once
+# for a whole CSV of links (urls: _url_parts, _expiry, _check_issuer); a link
+# verified and taken apart in one parse (verify: _verified_link); a token read
+# without the key (inspect: _split_token, _decode_json_object); a link's host;
+# and the library's tests of a customer id, a date and UTF-8 text.  None is
+# made public: a library user has parse_url and verify_url for all of this.
 from magiclink import (
     _check_issuer,
     _decode_json_object,

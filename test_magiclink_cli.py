@@ -837,7 +837,9 @@ def test_the_forgiving_command_line_in_a_real_process(tmp_path: Path) -> None:
         "'&amp;' written for '&', line breaks or spaces inside it; checking what is left"
     )
     status, out, err = run("verify", "-", stdin=pasted.replace(b"login/", b"login/x"))
-    assert (status, out) == (1, "") and err.splitlines()[-1].startswith("invalid token:")
+    assert (status, out) == (1, "") and err.splitlines()[-1].startswith(
+        "invalid token:"
+    )
     ids = tmp_path / "export.csv"
     ids.write_bytes(b"Name;Customer ID\nAcme;41\nBeta;42\n\n\n")
     status, out, err = run("urls", str(ids), "--company", "acme", "--ttl", "7d")
