@@ -676,6 +676,11 @@ CUSTOMER_ID_MISTAKES: list[tuple[object, str]] = [
     ("", "customer_id is empty"),
     (" ", "customer_id is empty"),
     (" 12", "customer_id has white space around it"),
+    (" " + "1" * 63, "customer_id has white space around it"),  # 64: read in full
+    (" " + "1" * 64, NUMBER + ", not its customer number"),  # 65: judged unread
+    ("0E0", POSITIVE),
+    ("0e0", POSITIVE),
+    ("01", "customer_id must not start with 0: Invoiced ids have no leading zero"),
     ("12\n", "customer_id has white space around it"),
     (None, "customer_id must be an int or a str of digits"),
     (b"12", "customer_id must be an int or a str of digits"),
@@ -1519,6 +1524,10 @@ def test_parse_url_names_what_an_email_left_around_a_link() -> None:
     }
     for mark in ".,;:!?":
         cases[link + mark] = f"link ends with '{mark}', which is not part of a link"
+    # The shortest texts: a pair needs two characters, a mark only one.
+    cases["<>"] = "link is inside angle brackets"
+    cases["'"] = "link must start with https://"
+    cases["."] = "link ends with '.', which is not part of a link"
     for url, message in cases.items():
         with pytest.raises(InvalidLinkError) as caught:
             parse_url(url)
@@ -2029,6 +2038,16 @@ def test_payload_with_non_zero_unused_bits_is_malformed(remainder: int) -> None:
     assert verify(sign_segments(header, payload))  # the canonical form is fine
     with pytest.raises(MalformedTokenError, match="payload is not canonical"):
         verify(sign_segments(header, flip_unused_bit(payload)))
+
+
+def test_a_non_canonical_payload_has_its_exact_message() -> None:
+    header = b64('{"alg":"HS256","typ":"JWT"}')
+    segments = [flip_unused_bit(payload_segment_with_remainder(n)) for n in (2, 3)]
+    segments.append(payload_segment_with_remainder(0) + "A")  # length 4n+1
+    for segment in segments:
+        with pytest.raises(MalformedTokenError) as caught:
+            verify(sign_segments(header, segment))
+        assert str(caught.value) == "payload is not canonical base64url"
 
 
 def test_payload_of_length_4n_plus_1_is_malformed() -> None:
@@ -3267,13 +3286,57 @@ def test_oversized_arguments_are_refused_before_any_work(argument: str) -> None:
 def test_an_issuer_of_exactly_the_limit_is_not_refused_for_its_length() -> None:
     # 8,192 characters is allowed past the first check (escaping may still
     # make the token too long); with a bad key as well, the key is named.
-    longest = "x" * MAX_TOKEN_LENGTH
+    # Non-ASCII, so that generate_token's quick test hands it to _check_issuer.
+    longest = "\u00e9" * MAX_TOKEN_LENGTH
     with pytest.raises(MagicLinkError) as caught:
         generate_token(5, 1, issuer=longest)  # type: ignore[arg-type]
     assert str(caught.value) == "key must be str or bytes"
     with pytest.raises(MagicLinkError) as caught:
         generate_token(5, 1, issuer=longest + "x")  # type: ignore[arg-type]
     assert str(caught.value) == "issuer makes the token too long"
+
+
+MUTATION_GAPS = "the mutants mutmut showed this round's suite did not kill"
+
+
+def test_generate_token_matches_an_independent_signer_for_many_issuers() -> None:
+    # Issuers whose claims encode to '-' and '_' (base64's '+' and '/').
+    rng = random.Random(7515)
+    alphabet = "abcXYZ~?>/+ -_\u00e9\u4e2d"
+    seen = set()
+    for _ in range(400):
+        issuer = "".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 20)))
+        token = generate_token(KEY, 4501, issuer=issuer, now=NOW)
+        payload = json.dumps(
+            {"sub": "4501", "iss": issuer, "exp": NOW + 3600}, separators=(",", ":")
+        )
+        assert token == sign_raw('{"alg":"HS256","typ":"JWT"}', payload)
+        seen.update(token.split(".")[1])
+    assert {"-", "_"} <= seen
+
+
+def test_a_float_ttl_of_one_second_is_the_shortest() -> None:
+    assert verify(generate_token(KEY, 1, 1.0, now=NOW), now=NOW)["exp"] == NOW + 1
+    with pytest.raises(MagicLinkError, match="at least 1 second"):
+        generate_token(KEY, 1, 0.999, now=NOW)
+
+
+def test_int_subclasses_at_both_ends_of_the_id_range() -> None:
+    class Edge(enum.IntEnum):
+        LOW = 1
+        HIGH = 2**63 - 1
+
+    for member, sub in ((Edge.LOW, "1"), (Edge.HIGH, str(2**63 - 1))):
+        assert json.loads(decode_parts(generate_token(KEY, member))[1])["sub"] == sub
+
+
+def test_leeway_false_is_refused_like_true() -> None:
+    for call in (
+        lambda: verify_token(TOKEN, KEY, leeway=False, now=NOW),  # type: ignore[arg-type]
+        lambda: verify_url(magic_link(KEY, 1, "acme"), KEY, leeway=False),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(MagicLinkError, match="leeway must be a number"):
+            call()
 
 
 # -- the key cache, and threads -------------------------------------------------
