@@ -753,6 +753,8 @@ def test_cli_refuses_every_hostile_url_with_one_line(cli, url: str) -> None:  # 
         ("{}!", "a trailing '!'"),
         ("{}?", "a trailing '?'"),
         ("(<{}>).", "a trailing '.', parentheses around it, angle brackets around it"),
+        ("(({}))", "parentheses around it"),  # each named once
+        ("{}..", "a trailing '.'"),
         ("AMP", "'&amp;' written for '&'"),
         ("WRAP", "line breaks or spaces inside it"),
     ],
