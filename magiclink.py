@@ -234,8 +234,7 @@ def generate_token(
     # The claims as compact ASCII JSON (the subject is digits), then the
     # signing input and its HMAC-SHA256, in base64url (RFC 7515 section 7.1).
     payload = f'{{"sub":"{subject}","iss":{_json_string(issuer)},"exp":{expires}}}'
-    claims = binascii.b2a_base64(payload.encode("ascii"), newline=False)
-    signing_input = _HEADER_SEGMENT + b"." + claims.rstrip(b"=").translate(_TO_URLSAFE)
+    signing_input = _HEADER_SEGMENT + b"." + _b64encode(payload.encode("ascii"))
     mac = binascii.b2a_base64(_hmac_sha256(pads, signing_input), newline=False)
     token = signing_input + b"." + mac[:43].translate(_TO_URLSAFE)
     if len(token) > MAX_TOKEN_LENGTH:
