@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # Copyright (c) 2026 The magiclink authors
-# magiclink 1.2.0, the command line of the magiclink git repository.
+# magiclink 1.3.0, the command line of the magiclink git repository.
 """The magiclink command line: make, verify and inspect Magic Link sign-in links.
 
 The library is ``magiclink.py``; this module is the program on top of it, as
@@ -9,8 +9,9 @@ file (never from an option), makes one link or a CSV of links, and verifies
 or inspects a token or a link.  It has no cryptography of its own: every
 token is made, split and checked by the library.
 
-Run it as ``magiclink`` once installed, ``python -m magiclink_cli``, or
-``python magiclink.py`` from a clone (which hands over to :func:`main`).
+Run it as ``magiclink`` once installed, or ``python magiclink_cli.py`` (or
+``python -m magiclink_cli``) beside ``magiclink.py``.  It uses the library's
+public names only.
 
 Exit status: 0 success; 1 an invalid token or link, or a bad row for
 ``urls``; 2 a usage or input error; 141 when the reader of standard output has
@@ -42,31 +43,12 @@ from magiclink import (
     InvalidTokenError,
     MagicLinkError,
     PortalLink,
+    decode_unverified,
     generate_token,
     magic_link,
     parse_url,
     verify_token,
-)
-
-# isort: split
-# The library's private helpers that the command line shares rather than
-# repeats, so that both give the same answers: the URL arguments checked once
-# for a whole CSV of links (urls: _url_parts, _expiry, _check_issuer); a link
-# verified and taken apart in one parse (verify: _verified_link); a token read
-# without the key (inspect: _split_token, _decode_json_object); a link's host;
-# and the library's tests of a customer id, a date and UTF-8 text.  None is
-# made public: a library user has parse_url and verify_url for all of this.
-from magiclink import (
-    _check_issuer,
-    _decode_json_object,
-    _expiry,
-    _is_customer_id_text,
-    _is_timestamp,
-    _is_utf8_encodable,
-    _portal_host,
-    _split_token,
-    _url_parts,
-    _verified_link,
+    verify_url,
 )
 
 __all__ = ["main"]
@@ -139,7 +121,8 @@ class _Parser(argparse.ArgumentParser):
     def fail(self, message: str) -> NoReturn:
         """Exit with the usage and *message*: a fixed phrase of this program
         or of the library, never text from the command line."""
-        super().error(message)
+        # The library names its arguments; the command line, its options.
+        super().error(message.replace(", and sandbox", ", and --sandbox"))
 
 
 def _note_misspelt_options(parser: _Parser, argv: list[str]) -> None:
@@ -240,8 +223,15 @@ def _print_signed(args: Any, make: Callable[[str | bytes, float], str]) -> int:
     print(signed)
     # For a person at a terminal; a script reads standard output alone.
     if sys.stderr.isatty():
-        print("expires " + _describe_time(_expiry(args.ttl, now), now), file=sys.stderr)
+        print("expires " + _describe_time(_expiry_of(signed), now), file=sys.stderr)
     return 0
+
+
+def _expiry_of(signed: str) -> int:
+    """The exp claim of a token or link this program has just made."""
+    token = parse_url(signed).token if _looks_like_url(signed) else signed
+    exp: int = decode_unverified(token)[1]["exp"]
+    return exp
 
 
 # -- urls -----------------------------------------------------------------------
@@ -265,18 +255,25 @@ def _run_urls(args: Any) -> int:
     if args.ids in (None, "-") and args.key_file == "-":
         args.parser.fail("standard input cannot hold both the key and the ids")
     now = time.time()  # one clock reading: every link expires at the same moment
-    try:
-        prefix, suffix = _url_parts(
-            args.company, args.sandbox, args.domain, args.redirect_to, args.locale
-        )
-        expires_at = _iso_utc(_expiry(args.ttl, now))
-        _check_issuer(args.issuer)
-    except MagicLinkError as exc:
-        args.parser.fail(str(exc))
 
     def link_for(customer_id: int | str) -> str:
-        token = generate_token(key, customer_id, args.ttl, issuer=args.issuer, now=now)
-        return prefix + token + suffix
+        return magic_link(
+            key,
+            customer_id,
+            args.company,
+            ttl=args.ttl,
+            sandbox=args.sandbox,
+            domain=args.domain,
+            redirect_to=args.redirect_to,
+            locale=args.locale,
+            issuer=args.issuer,
+            now=now,
+        )
+
+    try:  # every argument checked before a row is read: a link for id 1
+        expires_at = _iso_utc(_expiry_of(link_for(1)))
+    except MagicLinkError as exc:
+        args.parser.fail(str(exc))
 
     source = _open_ids(args)
     try:
@@ -319,7 +316,7 @@ def _write_links(
         try:
             if problem:
                 raise MagicLinkError(problem)
-            url = link_for(_customer_id_argument(fields[column].strip()))
+            url = link_for(fields[column].strip())
             # One write a row, encoded whole before any of it is written.
             writer.writerow([*_kept(fields, kept), url, expires_at])
         except MagicLinkError as exc:
@@ -387,7 +384,7 @@ def _csv_layout(args: Any, first_line: str) -> _CsvLayout | None:
         names = next(csv.reader([first_line], delimiter=delimiter, strict=True), [])
     except csv.Error:
         return None
-    if not _is_utf8_encodable("".join(names)):
+    if not _is_utf8("".join(names)):
         args.parser.fail("the header row is not UTF-8 text: save the file as UTF-8")
     keys = [_column_key(name) for name in names]
     columns = [n for n, key in enumerate(keys) if key in _ID_COLUMN_KEYS]
@@ -462,9 +459,18 @@ def _csv_rows(source: Any, layout: _CsvLayout) -> Iterator[tuple[int, list[str],
         yield line, fields, problem
 
 
+def _is_utf8(text: str) -> bool:
+    # Bytes that are not UTF-8 were read as lone surrogates (surrogateescape).
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _row_problem(fields: list[str], column: int) -> str:
     """Why the row cannot be used, or "" if it can."""
-    if not _is_utf8_encodable("".join(fields)):
+    if not _is_utf8("".join(fields)):
         return "not UTF-8 text"
     if not fields[column].strip():
         return "the id is empty"
@@ -516,7 +522,7 @@ def _run_verify(args: Any) -> int:
     link: PortalLink | None = None
     try:
         if is_url:
-            link, claims = _verified_link(
+            claims = verify_url(
                 text,
                 key,
                 company=args.company,
@@ -524,6 +530,7 @@ def _run_verify(args: Any) -> int:
                 sandbox=True if args.sandbox else None,
                 **options,
             )
+            link = parse_url(text)
         else:
             claims = verify_token(text, key, **options)
     except InvalidTokenError as exc:
@@ -532,7 +539,7 @@ def _run_verify(args: Any) -> int:
         args.parser.fail(str(exc))
     if args.json:
         token = text if link is None else link.token
-        header = _decode_json_object(_split_token(token)[1], "header")
+        header = decode_unverified(token)[0]
         _print_json(_json_report("valid", True, claims, header, link), indent=None)
         return 0
     _print_json(claims)
@@ -553,7 +560,7 @@ def _print_refusal(
     reason = str(error)
     if isinstance(error, ExpiredTokenError):  # the signature has passed
         token = parse_url(text).token if _looks_like_url(text) else text
-        exp = _decoded_token(token)[1]["exp"]
+        exp = decode_unverified(token)[1]["exp"]
         reason += " (" + _describe_time(exp, now) + ")"
     if isinstance(error, InvalidLinkError):
         what = "invalid link"
@@ -575,7 +582,7 @@ def _run_inspect(args: Any) -> int:
     text = _pasted_token_or_url(args)
     try:
         link = parse_url(text) if _looks_like_url(text) else None
-        header, claims = _decoded_token(text if link is None else link.token)
+        header, claims = decode_unverified(text if link is None else link.token)
     except InvalidTokenError as exc:
         return _print_refusal(args, exc, "verified", text, 0)
     if args.json:
@@ -590,19 +597,9 @@ def _run_inspect(args: Any) -> int:
         print(line)
     if "exp" not in claims:
         print("expires: never: no exp claim (verify refuses such a token)")
-    elif not _is_timestamp(claims["exp"]):
+    elif _shown_time(claims["exp"]) is None:
         print("expires: exp claim is not a UNIX time (verify refuses such a token)")
     return 0
-
-
-def _decoded_token(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The header and claims of *token*, decoded by the library's strict rules
-    but with the signature NOT checked: for showing, never for trusting."""
-    _, header, payload, _ = _split_token(token)
-    return (
-        _decode_json_object(header, "header"),
-        _decode_json_object(payload, "payload"),
-    )
 
 
 # -- arguments the commands share -------------------------------------------------
@@ -612,7 +609,6 @@ def _add_customer_id(command: _Parser) -> None:
     command.add_argument(
         "customer_id",
         metavar="CUSTOMER_ID",
-        type=_customer_id_argument,
         help="the customer's numeric Invoiced id (not its customer number)",
     )
 
@@ -689,12 +685,6 @@ def _ttl_argument(text: str) -> float:
         raise argparse.ArgumentTypeError(_TTL_FORMS)
     seconds = float(written[1]) * _SECONDS_IN[written[2]]
     return int(seconds) if seconds.is_integer() else seconds
-
-
-def _customer_id_argument(text: str) -> int | str:
-    # Digits become the int id; other text is passed on for the library to
-    # refuse with its reason.
-    return int(text) if _is_customer_id_text(text) else text
 
 
 # -- links pasted from e-mails and chats ----------------------------------------------
@@ -971,10 +961,11 @@ def _link_and_dates(
     if link is not None:
         page = link.redirect_to or "(portal default)"
         locale = link.locale or "(portal default)"
-        yield f"link: {_portal_host(link)}, page {page}, locale {locale}"
+        yield f"link: {link.host}, page {page}, locale {locale}"
     for name, label in (("exp", "expires"), ("iat", "issued"), ("nbf", "not before")):
-        if _is_timestamp(claims.get(name)):
-            yield f"{label}: {_describe_time(claims[name], now)}"
+        timestamp = _shown_time(claims.get(name))
+        if timestamp is not None:
+            yield f"{label}: {_describe_time(timestamp, now)}"
 
 
 def _json_report(
@@ -985,20 +976,32 @@ def _json_report(
     link: PortalLink | None,
 ) -> dict[str, Any]:
     """The --json object of verify (*outcome* "valid") and inspect ("verified")."""
-    exp: Any = claims.get("exp")
+    exp = _shown_time(claims.get("exp"))
     report: dict[str, Any] = {
         outcome: verified,
         "claims": claims,
         "header": header,
-        "expires_at": _iso_utc(exp) if _is_timestamp(exp) else None,
+        "expires_at": None if exp is None else _iso_utc(exp),
     }
     if link is not None:
         report["link"] = {
-            "host": _portal_host(link),
+            "host": link.host,
             "redirect_to": link.redirect_to,
             "locale": link.locale,
         }
     return report
+
+
+def _shown_time(value: object) -> float | None:
+    """*value* if it is a date this program can show (a claim read without
+    the key may be anything), else None: a JSON number from 1970 to 9999."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        return None
+    try:
+        _utc(value)
+    except (OverflowError, ValueError, OSError):
+        return None
+    return value
 
 
 def _utc(timestamp: float) -> datetime.datetime:

@@ -83,15 +83,26 @@ def test_cli_help_at_every_level(cli) -> None:  # type: ignore[no-untyped-def]
     assert status == 0 and out.strip() == magiclink.__version__
 
 
-def test_python_dash_m_runs_the_cli(
+LIBRARY_ALONE = (
+    "magiclink: this file is the library; the command line is magiclink_cli.py\n"
+)
+
+
+def test_python_dash_m_magiclink_says_where_the_command_line_is(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # Issue 22: the library never imports its command line, even when the
+    # command line is there to import.
     monkeypatch.setenv("INVOICED_MAGIC_LINK_KEY", KEY)
     monkeypatch.setattr(sys, "argv", ["magiclink", "token", "5"])
     with pytest.raises(SystemExit) as caught:
         runpy.run_module("magiclink", run_name="__main__")
-    assert caught.value.code == 0
-    assert verify_token(capsys.readouterr().out.strip(), KEY)["sub"] == "5"
+    assert caught.value.code == 2
+    assert capsys.readouterr() == ("", LIBRARY_ALONE)
+    assert (
+        "magiclink_cli" not in sys.modules
+        or magiclink_cli is sys.modules["magiclink_cli"]
+    )
 
 
 def test_python_dash_m_runs_the_cli_module_too(
@@ -105,10 +116,12 @@ def test_python_dash_m_runs_the_cli_module_too(
     assert verify_token(capsys.readouterr().out.strip(), KEY)["sub"] == "5"
 
 
-def run_copied_files(directory: Path, *argv: str) -> subprocess.CompletedProcess[str]:
-    # -S: no site-packages, where an installed magiclink_cli could be found.
+def run_copied_files(
+    directory: Path, script: str, *argv: str
+) -> subprocess.CompletedProcess[str]:
+    # -S: no site-packages, where an installed magiclink could be found.
     return subprocess.run(
-        [sys.executable, "-S", "magiclink.py", *argv],
+        [sys.executable, "-S", script, *argv],
         check=False,
         cwd=directory,
         env={**os.environ, "INVOICED_MAGIC_LINK_KEY": KEY},
@@ -121,23 +134,20 @@ def run_copied_files(directory: Path, *argv: str) -> subprocess.CompletedProcess
 def test_the_two_files_copied_together_run_as_a_script(tmp_path: Path) -> None:
     shutil.copy(HERE / "magiclink.py", tmp_path / "magiclink.py")
     shutil.copy(HERE / "magiclink_cli.py", tmp_path / "magiclink_cli.py")
-    made = run_copied_files(tmp_path, "url", "1234", "--company", "acme")
+    cli = "magiclink_cli.py"
+    made = run_copied_files(tmp_path, cli, "url", "1234", "--company", "acme")
     assert made.returncode == 0 and made.stderr == ""
-    checked = run_copied_files(tmp_path, "verify", made.stdout.strip())
+    checked = run_copied_files(tmp_path, cli, "verify", made.stdout.strip())
     assert checked.returncode == 0 and json.loads(checked.stdout)["sub"] == "1234"
-    bad = run_copied_files(tmp_path, "verify", sign_claims(claims(), key="other"))
+    forged = sign_claims(claims(), key="other")
+    bad = run_copied_files(tmp_path, cli, "verify", forged)
     assert bad.returncode == 1 and "Traceback" not in bad.stderr
-    usage = run_copied_files(tmp_path)
+    usage = run_copied_files(tmp_path, cli)
     assert usage.returncode == 2 and "usage:" in usage.stderr
     assert (
         KEY
         not in made.stdout + made.stderr + checked.stdout + bad.stderr + usage.stderr
     )
-
-
-LIBRARY_ALONE = (
-    "magiclink: this file is the library; the command line is magiclink_cli.py\n"
-)
 
 
 @mutmut_rewrites_the_module
@@ -146,31 +156,18 @@ def test_the_library_copied_alone_says_where_the_command_line_is(
 ) -> None:
     shutil.copy(HERE / "magiclink.py", tmp_path / "magiclink.py")
     for argv in (("url", "1234", "--company", "acme"), ()):
-        done = run_copied_files(tmp_path, *argv)
+        done = run_copied_files(tmp_path, "magiclink.py", *argv)
         assert (done.returncode, done.stdout, done.stderr) == (2, "", LIBRARY_ALONE)
 
 
-def test_the_library_run_without_the_command_line_module_exits_2(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_the_library_run_as_a_script_exits_2(
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    # In this process, so that coverage sees it: None in sys.modules makes
-    # the import fail as if the file were missing.
-    monkeypatch.setitem(sys.modules, "magiclink_cli", None)
+    # In this process, so that coverage sees it.
     with pytest.raises(SystemExit) as caught:
         runpy.run_path(str(HERE / "magiclink.py"), run_name="__main__")
     assert caught.value.code == 2
     assert capsys.readouterr() == ("", LIBRARY_ALONE)
-
-
-def test_a_broken_command_line_module_is_not_mistaken_for_a_missing_one(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    # An ImportError inside magiclink_cli must surface as itself.
-    (tmp_path / "magiclink_cli.py").write_text("import no_such_module_here\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, "magiclink_cli")
-    with pytest.raises(ModuleNotFoundError, match="no_such_module_here"):
-        runpy.run_path(str(HERE / "magiclink.py"), run_name="__main__")
 
 
 @pytest.mark.parametrize("unbuffered", ["", "1"])
@@ -190,7 +187,7 @@ def test_a_closed_pipe_ends_the_run_quietly(
     os.close(reader)  # as `magiclink ... | head -1` once head has gone
     try:
         done = subprocess.run(
-            [sys.executable, "magiclink.py", *argv],
+            [sys.executable, "magiclink_cli.py", *argv],
             cwd=HERE,
             env=env,
             input=b"1\n2\n3\n",
@@ -271,7 +268,6 @@ def test_cli_token(cli) -> None:  # type: ignore[no-untyped-def]
 def test_cli_customer_ids(cli) -> None:  # type: ignore[no-untyped-def]
     status, out, _ = cli("token", "1234")
     assert status == 0 and verify_token(out.strip(), KEY)["sub"] == "1234"
-    assert magiclink_cli._customer_id_argument("1234") == 1234
     for refused, message in CUSTOMER_ID_MISTAKES:
         if isinstance(refused, str):
             status, out, err = cli("token", refused)
@@ -315,7 +311,7 @@ def test_cli_tells_a_terminal_when_the_link_expires(tmp_path: Path) -> None:
         ("token", "5", "--ttl", "600"),
     ):
         done = subprocess.run(
-            [sys.executable, "magiclink.py", *argv],
+            [sys.executable, "magiclink_cli.py", *argv],
             cwd=HERE,
             env=env,
             stdout=subprocess.PIPE,
@@ -557,7 +553,7 @@ def run_urls_subprocess(
     ids.write_bytes(data)
     env = {**os.environ, "INVOICED_MAGIC_LINK_KEY": KEY, "PYTHONIOENCODING": encoding}
     return subprocess.run(
-        [sys.executable, "magiclink.py", "urls", str(ids), "--company", "acme"],
+        [sys.executable, "magiclink_cli.py", "urls", str(ids), "--company", "acme"],
         cwd=HERE,
         env=env,
         capture_output=True,
@@ -622,7 +618,7 @@ def test_cli_urls_streams_in_flat_memory(tmp_path: Path) -> None:
         ids.write_text("".join(f"{n}\n" for n in range(1, count + 1)))
         code = (
             "import resource, subprocess, sys\n"
-            "subprocess.run([sys.executable, 'magiclink.py', 'urls', sys.argv[1],"
+            "subprocess.run([sys.executable, 'magiclink_cli.py', 'urls', sys.argv[1],"
             " '--company', 'acme'], stdout=subprocess.DEVNULL, check=True)\n"
             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
         )
@@ -821,7 +817,7 @@ def test_the_forgiving_command_line_in_a_real_process(tmp_path: Path) -> None:
     # standard error as a shell sees them.
     def run(*argv: str, stdin: bytes = b"", key: str = KEY) -> tuple[int, str, str]:
         done = subprocess.run(
-            [sys.executable, "magiclink.py", *argv],
+            [sys.executable, "magiclink_cli.py", *argv],
             cwd=HERE,
             env={**os.environ, "INVOICED_MAGIC_LINK_KEY": key},
             input=stdin,
@@ -869,7 +865,10 @@ def test_cli_verify_checks_the_portal_of_a_link(cli) -> None:  # type: ignore[no
     for wrong in (("--company", "other"), ("--domain", "acme.example.com")):
         status, out, err = cli("verify", url, *wrong)
         assert (status, out) == (1, "")
-        assert err == "invalid link: link is for another portal\n"
+        # Issue 23: the portal the link is for is named (a host is no secret).
+        assert err == (
+            "invalid link: link is for another portal: acme.sandbox.invoiced.com\n"
+        )
     custom = magic_link(KEY, 31, domain="billing.example.com")
     assert cli("verify", custom, "--sandbox")[0] == 1
     status, out, err = cli(
@@ -1209,7 +1208,7 @@ def type_at_the_key_prompt(typed: bytes) -> tuple[int, str]:
     import pty
 
     env = {k: v for k, v in os.environ.items() if k != "INVOICED_MAGIC_LINK_KEY"}
-    argv = [sys.executable, "magiclink.py", "token", "5", "--key-file", "-"]
+    argv = [sys.executable, "magiclink_cli.py", "token", "5", "--key-file", "-"]
     pid, terminal = pty.fork()
     if pid == 0:  # pragma: no cover (the child, whose terminal is the pty)
         os.chdir(HERE)
@@ -1521,3 +1520,18 @@ def test_a_message_argparse_might_add_is_told_as_not_shown() -> None:
 )
 def test_describe_time(exp: int, now: int, expected: str) -> None:
     assert magiclink_cli._describe_time(exp, now).endswith(", " + expected)
+
+
+def test_cli_a_company_given_as_a_host_names_the_company_and_the_option(cli) -> None:  # type: ignore[no-untyped-def]
+    # Issue 23: the library's words, with the command line's option names.
+    for command in (("url", "1"), ("urls",)):
+        status, out, err = cli(*command, "--company", "https://acme.invoiced.com")
+        assert (status, out) == (2, "")
+        assert err.endswith("error: give the company name alone: acme\n")
+        status, out, err = cli(*command, "--company", "acme.sandbox.invoiced.com")
+        assert (status, out) == (2, "")
+        assert err.endswith("error: give the company name alone: acme, and --sandbox\n")
+    link = magic_link(KEY, 5, "acme")
+    status, out, err = cli("verify", link, "--company", "acme.invoiced.com")
+    assert (status, out) == (2, "")
+    assert err.endswith("error: give the company name alone: acme\n")

@@ -20,6 +20,7 @@ __all__ = [
     "MalformedTokenError",
     "PortalLink",
     "build_url",
+    "decode_unverified",
     "generate_token",
     "magic_link",
     "parse_url",
@@ -49,6 +50,8 @@ class PortalLink(NamedTuple):
     sandbox: bool
     redirect_to: str | None
     locale: str | None
+    @property
+    def host(self) -> str: ...
 
 def generate_token(
     key: str | bytes,
@@ -88,6 +91,7 @@ def verify_token(
     now: float | None = None,
     issuer: str | Iterable[str] | None = None,
 ) -> dict[str, Any]: ...
+def decode_unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]: ...
 def parse_url(url: str) -> PortalLink: ...
 def verify_url(
     url: str,
