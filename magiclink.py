@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import binascii
 import collections  # already loaded by re
+import functools  # already loaded by re
 import hmac
 import json
 import re  # already loaded by json
@@ -75,6 +76,10 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable
     from typing import Any, NamedTuple
+
+    # verify_token's checked arguments: the keys' bytes, the leeway, the
+    # clock, and the accepted issuers (None: any).
+    _Options = tuple[list[bytes], float, float, frozenset[str] | None]
 
 # Constants.  The public ones, and the private ones that more than one part
 # of the module uses, are here; a private constant with a single user stands
@@ -229,8 +234,7 @@ def verify_token(
       ...
     magiclink.ExpiredTokenError: token has expired
     """
-    options = _verification_options(key, leeway, now, issuer)
-    return _verified_claims(token, *options)
+    return _verified_claims(token, _verification_options(key, leeway, now, issuer))
 
 
 # -- the arguments ---------------------------------------------------------------
@@ -240,8 +244,7 @@ def _customer_id_text(value: object) -> str | None:
     """*value* in plain decimal digits if it is an id the portal can look up
     (generate_token's customer_id, verify_token's sub), or None."""
     if isinstance(value, int) and type(value) is not bool:
-        # int.__index__ gives the plain int of a subclass such as an IntEnum
-        # member, whose str() may be "Plan.GOLD".
+        # int.__index__: the plain int of a subclass (str(IntEnum) is a name).
         number = int.__index__(value)
         return str(number) if 0 < number <= _MAX_CUSTOMER_ID else None
     if not isinstance(value, str):
@@ -317,9 +320,10 @@ def _key_bytes(key: object) -> bytes:
     """The Magic Link key as the bytes HMAC takes, if it can be one."""
     if isinstance(key, str):
         text = str.__str__(key)  # a plain str, whatever a subclass overrides
-        if not _is_utf8_encodable(text):
-            raise MagicLinkError("key is not valid UTF-8 text")
-        secret = text.encode("utf-8")
+        try:
+            secret = text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise MagicLinkError("key is not valid UTF-8 text") from None
     elif isinstance(key, bytes):
         text, secret = "", bytes(memoryview(key))  # bytes are taken as given
     else:
@@ -360,8 +364,8 @@ def _verification_options(
     leeway: float,
     now: float | None,
     issuer: str | Iterable[str] | None,
-) -> tuple[list[bytes], float, float, frozenset[str] | None]:
-    """verify_token's arguments, checked in order (no issuers: None)."""
+) -> _Options:
+    """verify_token's arguments, checked in order."""
     try:
         keys = [key] if isinstance(key, (str, bytes)) else list(key)
     except TypeError:
@@ -389,20 +393,15 @@ def _verification_options(
 # -- verification, in the order a token is checked ------------------------------------
 
 
-def _verified_claims(
-    token: object,
-    secrets: list[bytes],
-    leeway: float,
-    clock: float,
-    issuers: frozenset[str] | None,
-) -> dict[str, Any]:
+def _verified_claims(token: object, options: _Options) -> dict[str, Any]:
     """The claims of *token* if it is valid, for checked arguments: the steps
     of RFC 7515 section 5.2 and RFC 7519 section 7.2, the portal's rules."""
+    secrets, leeway, clock, issuers = options
     # 1. Its form: three segments of base64url, of bounded length.
     signing_input, header, payload, signature = _split_token(token)
 
     # 2. The header: a JSON object whose alg is exactly HS256 (steps 2-5).
-    _check_header(_decode_json_object(header, "header"))
+    _check_header(header)
 
     # 3. The signature: HMAC-SHA256 under each key in turn (RFC 7518 section
     #    3.2), compared with the decoded signature in constant time (step 6).
@@ -438,8 +437,7 @@ _TOKEN_ALPHABET = _B64URL_ALPHABET + b"."
 
 
 def _split_token(token: object) -> tuple[bytes, bytes, bytes, bytes]:
-    """Check the token's form (RFC 7515 section 7.1); return the signing
-    input and the three segments."""
+    """The signing input and the three segments of a well-formed token."""
     if not isinstance(token, str):
         raise MalformedTokenError("token must be a str")
     if len(token) > MAX_TOKEN_LENGTH:
@@ -470,24 +468,17 @@ def _b64decode(segment: bytes, part: str) -> bytes:
     return binascii.a2b_base64(segment.translate(_FROM_URLSAFE) + _PADDING[remainder])
 
 
-class _NonFiniteNumber(ValueError):
-    """NaN or Infinity in JSON text, which RFC 8259 does not allow."""
-
-
 class _NumberOutOfRange(ValueError):
     """A JSON number too large for a float, such as 1e400."""
 
 
 def _reject_constant(name: str) -> None:
-    raise _NonFiniteNumber
-
-
-_INFINITIES = (float("inf"), float("-inf"))
+    raise ValueError(f"{name} is not JSON (RFC 8259)")
 
 
 def _finite_float(text: str) -> float:
     number = float(text)
-    if number in _INFINITIES:
+    if number in (float("inf"), float("-inf")):
         raise _NumberOutOfRange
     return number
 
@@ -511,8 +502,6 @@ def _decode_json_object(segment: bytes, part: str) -> dict[str, Any]:
     document = text.strip(" \t\n\r")  # the white space JSON allows around it
     try:
         pairs, end = _JSON_DECODER.raw_decode(document)
-    except _NonFiniteNumber:
-        raise MalformedTokenError(f"{part} has NaN or Infinity") from None
     except _NumberOutOfRange:
         # In the payload that is a claim out of range; a header is unusable.
         error = InvalidClaimsError if part == "payload" else MalformedTokenError
@@ -571,7 +560,12 @@ def _json_object(pairs: tuple[tuple[str, Any], ...], part: str) -> dict[str, Any
 _ACCEPTED_TYPES = ("jwt", "application/jwt")
 
 
-def _check_header(header: dict[str, Any]) -> None:
+# The module's one cache, of verdicts on headers by their bytes: an
+# application's tokens share one header, and reading it is most of the work
+# before the signature.  A header holds no secret; a refused one is not kept.
+@functools.lru_cache(maxsize=16)
+def _check_header(segment: bytes) -> None:
+    header = _decode_json_object(segment, "header")
     if "alg" not in header:
         raise InvalidAlgorithmError("header has no alg")
     if header["alg"] != "HS256":
@@ -820,9 +814,8 @@ def verify_url(
     options = _verification_options(key, leeway, now, issuer)
     link = parse_url(url)
     if not _is_expected_portal(link, *expected):
-        # The host is not secret, and says where the link was meant to go.
         raise InvalidLinkError(f"link is for another portal: {link.host}")
-    return _verified_claims(link.token, *options)
+    return _verified_claims(link.token, options)
 
 
 # -- the host and the query of a link --------------------------------------------
@@ -904,8 +897,7 @@ def _checked_domain(value: object) -> str:
 
 
 def _checked_company(value: object) -> str:
-    """The company, lower-cased: the first label of its portal's host.  A
-    portal's URL or host name given instead is refused with the name to give."""
+    """The company, lower-cased; its portal's URL or host is refused by name."""
     if isinstance(value, str) and value.isascii() and "." in value:
         host = value.strip().lower().partition("://")[2] or value.strip().lower()
         name, _, parent = host.partition("/")[0].partition(":")[0].partition(".")

@@ -421,6 +421,7 @@ def test_public_names_are_exactly_the_documented_ones() -> None:
         "annotations",
         "binascii",
         "collections",
+        "functools",
         "hmac",
         "json",
         "re",
@@ -2538,10 +2539,17 @@ def test_dates_with_more_digits_than_python_converts_are_still_rejected() -> Non
         verify(token)
 
 
-@pytest.mark.parametrize("constant", ["NaN", "Infinity"])
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
 def test_nan_and_infinity_dates_are_rejected_as_non_json(constant: str) -> None:
-    with pytest.raises(MalformedTokenError, match="NaN or Infinity"):
+    # 1.3 merged "payload has NaN or Infinity" into "not strict JSON": they
+    # are not JSON (RFC 8259), which is what the message says.
+    with pytest.raises(MalformedTokenError) as caught:
         verify(sign_with_raw_numbers(claims(exp=RawJSON(constant))))
+    assert str(caught.value) == "payload is not strict JSON"
+    header = sign_raw('{"alg":"HS256","x":' + constant + "}", json.dumps(claims()))
+    with pytest.raises(MalformedTokenError) as caught:
+        verify(header)
+    assert str(caught.value) == "header is not strict JSON"
 
 
 def test_missing_exp_is_an_invalid_claim() -> None:
@@ -2822,7 +2830,7 @@ MESSAGES: list[Any] = [
         MalformedTokenError,
         "payload is nested too deeply",
     ),
-    (lambda: _raw('{"a":NaN}'), MalformedTokenError, "payload has NaN or Infinity"),
+    (lambda: _raw('{"a":NaN}'), MalformedTokenError, "payload is not strict JSON"),
     (
         lambda: _raw('{"a":-1e999}'),
         InvalidClaimsError,
@@ -3199,6 +3207,26 @@ def test_no_call_leaves_a_key_or_anything_made_from_it_in_the_module() -> None:
     for text in after.values():
         assert "state-probe" not in text
         assert mac.hexdigest() not in text and mac.digest().hex() not in text
+
+
+def test_the_header_cache_keeps_verdicts_on_headers_only() -> None:
+    # The module's one cache (issue 22): header segments, bounded, and only
+    # those that passed; a refused header is decoded again every time.
+    magiclink._check_header.cache_clear()
+    for n in range(40):
+        header = b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": f"k{n}"}))
+        assert verify(sign_segments(header, b64(json.dumps(claims()))))["sub"]
+    info = magiclink._check_header.cache_info()
+    assert (info.maxsize, info.currsize, info.misses) == (16, 16, 40)
+    refused = sign_raw('{"alg":"none"}', json.dumps(claims()))
+    for _ in range(3):
+        with pytest.raises(InvalidAlgorithmError):
+            verify(refused)
+    after = magiclink._check_header.cache_info()
+    assert (after.currsize, after.misses, after.hits) == (16, 43, info.hits)
+    verify(TOKEN)
+    verify(TOKEN)
+    assert magiclink._check_header.cache_info().hits == info.hits + 1
 
 
 def test_str_and_bytes_keys_are_never_compared() -> None:
