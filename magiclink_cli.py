@@ -28,6 +28,7 @@ import itertools
 import json
 import os
 import re
+import shlex
 import stat
 import sys
 import time
@@ -39,9 +40,12 @@ from magiclink import (
     DEFAULT_ISSUER,
     REDIRECT_PAGES,
     ExpiredTokenError,
+    InvalidAlgorithmError,
     InvalidLinkError,
+    InvalidSignatureError,
     InvalidTokenError,
     MagicLinkError,
+    MalformedTokenError,
     PortalLink,
     decode_unverified,
     generate_token,
@@ -182,7 +186,7 @@ def _run_url(args: Any) -> int:
             key,
             args.customer_id,
             args.company,
-            ttl=args.ttl,
+            ttl=_ttl(args),
             sandbox=args.sandbox,
             domain=args.domain,
             redirect_to=args.redirect_to,
@@ -206,7 +210,7 @@ def _add_token_arguments(command: _Parser) -> None:
 def _run_token(args: Any) -> int:
     def make(key: str | bytes, now: float) -> str:
         return generate_token(
-            key, args.customer_id, args.ttl, issuer=args.issuer, now=now
+            key, args.customer_id, _ttl(args), issuer=args.issuer, now=now
         )
 
     return _print_signed(args, make)
@@ -214,7 +218,7 @@ def _run_token(args: Any) -> int:
 
 def _print_signed(args: Any, make: Callable[[str | bytes, float], str]) -> int:
     """Print the URL or token that *make* signs; tell a person when it expires."""
-    key = _key(args)
+    key = _signing_key(args)
     now = time.time()
     try:
         signed = make(key, now)
@@ -235,6 +239,10 @@ def _expiry_of(signed: str) -> int:
 
 
 # -- urls -----------------------------------------------------------------------
+#
+# A link signs whoever opens it into one customer's portal, so urls never
+# guesses which column holds the ids, never writes a row it refused (a mail
+# merge would send a blank or a stale link), and always ends with a summary.
 
 
 def _add_urls_arguments(command: _Parser) -> None:
@@ -242,8 +250,15 @@ def _add_urls_arguments(command: _Parser) -> None:
         "ids",
         metavar="FILE",
         nargs="?",
-        help="customer ids, one a line, or CSV with a header row that has an id "
-        "column, as in an Invoiced customer export (default: standard input)",
+        help="CSV with a header row (an export), or one customer id a line "
+        "(default: standard input)",
+    )
+    command.add_argument(
+        "--id-column",
+        metavar="NAME",
+        help="the header row's name of the column of Invoiced customer ids; "
+        "needed unless exactly one column is named for them, such as "
+        "'Invoiced Customer ID'",
     )
     _add_portal_options(command)
     _add_token_options(command)
@@ -251,17 +266,17 @@ def _add_urls_arguments(command: _Parser) -> None:
 
 
 def _run_urls(args: Any) -> int:
-    key = _key(args)
-    if args.ids in (None, "-") and args.key_file == "-":
+    if args.ids in (None, "-") and "-" in (args.key_file or ()):
         args.parser.fail("standard input cannot hold both the key and the ids")
+    key = _signing_key(args)
     now = time.time()  # one clock reading: every link expires at the same moment
 
-    def link_for(customer_id: int | str) -> str:
+    def link_for(customer_id: str) -> str:
         return magic_link(
             key,
             customer_id,
             args.company,
-            ttl=args.ttl,
+            ttl=_ttl(args),
             sandbox=args.sandbox,
             domain=args.domain,
             redirect_to=args.redirect_to,
@@ -271,74 +286,26 @@ def _run_urls(args: Any) -> int:
         )
 
     try:  # every argument checked before a row is read: a link for id 1
-        expires_at = _iso_utc(_expiry_of(link_for(1)))
+        expires = _expiry_of(link_for("1"))
     except MagicLinkError as exc:
         args.parser.fail(str(exc))
-
     source = _open_ids(args)
     try:
-        first = source.readline()
-        layout = _csv_layout(args, first)
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        if layout is None:  # a plain list of ids
-            header, rows, column, kept = (
-                ["customer_id"],
-                _plain_rows(first, source),
-                0,
-                None,
-            )
-        else:
-            header, column, kept = layout.names, layout.id_column, layout.kept
-            rows = _csv_rows(source, layout)
-        try:
-            writer.writerow([*_kept(header, kept), "url", "expires_at"])
-        except UnicodeEncodeError:
-            args.parser.fail(_unwritable("the header row"))
-        return _write_links(rows, column, kept, link_for, expires_at, writer)
+        layout = _input_layout(args, source.readline())
+        tally = _write_links(args, source, layout, link_for, _iso_utc(expires))
     finally:
         if source.buffer is getattr(sys.stdin, "buffer", None):
             source.detach()  # standard input stays open
         else:
             source.close()
-
-
-def _write_links(
-    rows: Iterator[tuple[int, list[str], str]],
-    column: int,
-    kept: list[int] | None,
-    link_for: Callable[[int | str], str],
-    expires_at: str,
-    writer: Any,
-) -> int:
-    """Write each good row with its link; report each bad one by its line."""
-    any_bad = False
-    for line, fields, problem in rows:
-        try:
-            if problem:
-                raise MagicLinkError(problem)
-            url = link_for(fields[column].strip())
-            # One write a row, encoded whole before any of it is written.
-            writer.writerow([*_kept(fields, kept), url, expires_at])
-        except MagicLinkError as exc:
-            print(f"magiclink urls: line {line}: {exc}", file=sys.stderr)
-            any_bad = True
-        except UnicodeEncodeError:
-            print(
-                f"magiclink urls: line {line}: {_unwritable('this row')}",
-                file=sys.stderr,
-            )
-            any_bad = True
-    return 1 if any_bad else 0
-
-
-def _unwritable(what: str) -> str:
-    encoding = getattr(sys.stdout, "encoding", None) or "unknown"
-    return f"standard output's encoding ({encoding}) cannot write {what}"
+    sys.stdout.flush()  # the links are out (or the reader has gone) before the summary
+    print(_summary(tally, expires, now, args.ttl is not None), file=sys.stderr)
+    return 1 if tally.refused or tally.unread else 0
 
 
 def _open_ids(args: Any) -> io.TextIOWrapper:
-    """The ids as text: UTF-8, a byte order mark (as spreadsheets write it)
-    dropped, bytes that are not UTF-8 kept for _row_problem to find."""
+    """The ids as text: UTF-8 (a byte order mark is kept for _input_layout
+    to see), bytes that are not UTF-8 kept for _row_problem to find."""
     binary: Any
     if args.ids in (None, "-"):
         binary = getattr(sys.stdin, "buffer", None)
@@ -352,111 +319,290 @@ def _open_ids(args: Any) -> io.TextIOWrapper:
         except OSError as exc:
             args.parser.fail("cannot read FILE: " + _os_reason(exc))
     return io.TextIOWrapper(
-        binary, encoding="utf-8-sig", errors="surrogateescape", newline=""
+        binary, encoding="utf-8", errors="surrogateescape", newline=""
     )
 
 
-class _CsvLayout(NamedTuple):
-    delimiter: str
-    names: list[str]  # the header row's
+class _Layout(NamedTuple):
+    first_line: str  # without a byte order mark
+    names: list[str] | None  # the header row's, or None: one id a line
     id_column: int
     kept: list[int]  # the columns written again: all but url and expires_at
+    delimiter: str
+    line_end: str  # "\r\n" or "\n", as the input's first line ends
+    bom: bool  # whether the input started with a byte order mark
 
 
-_ID_COLUMN_KEYS = ("id", "customerid")
-_OUTPUT_COLUMN_KEYS = ("url", "expiresat")  # what urls itself adds
+# How a column of Invoiced customer ids is named in exports and CRMs, in
+# words: "Invoiced Customer ID", "invoiced_customer_id", Salesforce's
+# "Invoiced_Customer_ID__c".  A name that could be another system's id
+# ("id", "Customer ID") is not enough: it must be named with --id-column.
+_INVOICED_ID_NAMES = (("invoiced", "customer", "id"), ("invoiced", "id"))
+_OUTPUT_COLUMNS = (("url",), ("expires", "at"))  # what urls itself adds
 
 
-def _column_key(name: str) -> str:
-    # How exports spell a column: " Id ", "customer_id", "Customer ID", "CustomerId".
-    return re.sub(r"[\s_-]+", "", name).casefold()
+def _name_words(name: str) -> tuple[str, ...]:
+    # "InvoicedCustomerId", "Invoiced_Customer_ID__c" and "invoiced customer
+    # id" are the same words.
+    name = re.sub(r"__c\s*$", "", name.strip())
+    name = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
+    return tuple(re.findall(r"[a-z0-9]+", name.casefold()))
 
 
-def _csv_layout(args: Any, first_line: str) -> _CsvLayout | None:
-    """How the input is laid out, from its first line: CSV with a header row
-    that has an id column, or (None) a plain list of ids.  A first line that
-    is clearly a header (no field is a number) without an id column is a
-    usage error that names the columns found."""
-    delimiter = max(
-        ",;\t", key=first_line.count
-    )  # spreadsheets in many locales write ;
+def _input_layout(args: Any, first_line: str) -> _Layout:
+    """How the input is laid out, from its first line: a header row and the
+    column of ids, or one id a line.  Anything that would need a guess is a
+    usage error that says how to be explicit."""
+    bom = first_line.startswith("\ufeff")
+    first_line = first_line.removeprefix("\ufeff")
+    line_end = "\r\n" if first_line.endswith("\r\n") else "\n"
+    delimiter = max(",;\t", key=first_line.count)  # Excel in many locales writes ;
     try:
         names = next(csv.reader([first_line], delimiter=delimiter, strict=True), [])
     except csv.Error:
-        return None
+        names = [first_line.strip()]  # not CSV: a line of its own
+    # A header row has no number in it; one of a single field, no digit
+    # ("CUST-0001" starts a list of customer numbers, not a header).
+    header = any(name.strip() for name in names) and not any(
+        re.fullmatch(_NUMBER, name) for name in names
+    )
+    if len(names) == 1 and re.search(r"[0-9]", names[0]):
+        header = False
+    if not header:
+        if len(names) > 1:
+            args.parser.fail(
+                f"the first line holds {len(names)} columns but is not a header "
+                "row: give a header row and --id-column NAME, or one id a line"
+            )
+        if args.id_column is not None:
+            args.parser.fail("--id-column needs a header row, and there is none")
+        return _Layout(first_line, None, 0, [0], ",", line_end, bom)
     if not _is_utf8("".join(names)):
         args.parser.fail("the header row is not UTF-8 text: save the file as UTF-8")
-    keys = [_column_key(name) for name in names]
-    columns = [n for n, key in enumerate(keys) if key in _ID_COLUMN_KEYS]
-    if not columns:
-        if any(keys) and not any(re.fullmatch(_NUMBER, name) for name in names):
-            shown = ", ".join(ascii(name.strip())[1:-1][:40] for name in names[:12])
-            args.parser.fail(
-                "the first line looks like a header row, but none of its columns is "
-                f"an id (id, customer_id, Customer ID): {shown}"
-            )
-        return None
-    exact = [n for n in columns if keys[n] == "id"]
-    id_column = (exact or columns)[0]
-    if len(columns) > 1:
-        name = ascii(names[id_column].strip())[1:-1][:40]
-        print(
-            f"magiclink urls: more than one column could hold the ids; using "
-            f"column {id_column + 1} ({name})",
-            file=sys.stderr,
-        )
+    column = _id_column(args, names)
+    words = [_name_words(name) for name in names]
     kept = [
-        n
-        for n, key in enumerate(keys)
-        if key not in _OUTPUT_COLUMN_KEYS or n == id_column
+        n for n in range(len(names)) if words[n] not in _OUTPUT_COLUMNS or n == column
     ]
-    return _CsvLayout(delimiter, names, id_column, kept)
+    return _Layout(first_line, names, column, kept, delimiter, line_end, bom)
 
 
-# A number as a spreadsheet writes one: no header field looks like this.
-_NUMBER = r"\s*[+-]?[0-9]+(?:[.,][0-9]*)?\s*"
+def _id_column(args: Any, names: list[str]) -> int:
+    """The column of ids: the one --id-column names, or the one column named
+    for Invoiced customer ids; anything else is refused with the way out."""
+    parser: _Parser = args.parser
+    shown = [_shown_name(name) for name in names]
+    if args.id_column is not None:
+        wanted = args.id_column.strip()
+        found = [n for n, name in enumerate(names) if name.strip() == wanted]
+        if not found:
+            folded = wanted.casefold()
+            found = [
+                n for n, name in enumerate(names) if name.strip().casefold() == folded
+            ]
+        if len(found) == 1:
+            return found[0]
+        if found:
+            parser.fail(
+                f"{len(found)} columns have the name --id-column gives: rename them "
+                "in the file"
+            )
+        parser.fail(
+            "no column has the name --id-column gives; the header row's columns: "
+            + ", ".join(shown[:12])
+        )
+    named = [
+        n for n, name in enumerate(names) if _name_words(name) in _INVOICED_ID_NAMES
+    ]
+    if len(named) == 1:
+        return named[0]
+    if named:
+        listed = [shown[n] for n in named]
+        parser.fail(
+            f"{len(named)} columns are named for Invoiced customer ids: "
+            f"{', '.join(listed)}; say which with --id-column {listed[0]}"
+        )
+    candidates = [
+        shown[n]
+        for n, name in enumerate(names)
+        if {"id", "ids"} & set(_name_words(name)) or name.strip().lower().endswith("id")
+    ]
+    if candidates:
+        parser.fail(
+            "no column is named for Invoiced customer ids, and these could be "
+            f"another system's: {', '.join(candidates[:12])}; name the one that "
+            f"holds Invoiced ids with --id-column, such as --id-column {candidates[0]}"
+        )
+    parser.fail(
+        "no column is named for Invoiced customer ids (such as 'Invoiced Customer "
+        f"ID'); the header row's columns: {', '.join(shown[:12])}; name the one "
+        "that holds them with --id-column NAME"
+    )
 
 
-def _kept(fields: list[str], kept: list[int] | None) -> list[str]:
-    return fields if kept is None else [fields[n] for n in kept]
+def _shown_name(name: str) -> str:
+    """A header name as a shell word, ready to paste after --id-column."""
+    return shlex.quote(ascii(name.strip())[1:-1][:40])
 
 
-def _plain_rows(first: str, source: Any) -> Iterator[tuple[int, list[str], str]]:
-    lines: Iterator[str] = itertools.chain([first], source) if first else iter(())
-    blank: list[int] = []  # reported only if a row follows them
-    for line, text in enumerate(lines, 1):
-        fields = [text.strip()]
-        if not fields[0]:
-            blank.append(line)
+# A column whose first rows hold no id at all is the wrong column: the run
+# stops there, before anything is written, with one message.
+_ROWS_TO_JUDGE = 10
+
+
+class _Tally(NamedTuple):
+    written: int
+    refused: int
+    refused_lines: list[int]  # where the first 10 refused rows start
+    unread: bool  # whether the reader lost the rest of the file
+
+
+def _write_links(
+    args: Any,
+    source: io.TextIOWrapper,
+    layout: _Layout,
+    link_for: Callable[[str], str],
+    expires_at: str,
+) -> _Tally:
+    """Write each good row with its link; report each refused one by its line."""
+    writer = csv.writer(
+        sys.stdout, delimiter=layout.delimiter, lineterminator=layout.line_end
+    )
+    header = layout.names if layout.names is not None else ["customer_id"]
+    rows = _rows(source, layout)
+    judged = list(itertools.islice(rows, _ROWS_TO_JUDGE))
+    made = [(row, _link_or_problem(row, layout, link_for)) for row in judged]
+    with_ids = [url for row, (url, _) in made if not row.problem]
+    if with_ids and not any(with_ids):
+        _no_ids(args, layout, len(with_ids))
+    try:
+        if layout.bom:
+            sys.stdout.write("\ufeff")
+        writer.writerow([*_kept(header, layout.kept), "url", "expires_at"])
+    except UnicodeEncodeError:
+        args.parser.fail(_unwritable("the header row"))
+    written, refused, unread = 0, 0, False
+    refused_lines: list[int] = []
+    rest = ((row, _link_or_problem(row, layout, link_for)) for row in rows)
+    for row, (url, problem) in itertools.chain(made, rest):
+        unread = unread or row.unread
+        if not problem:
+            try:
+                # One write a row, encoded whole before any of it is written.
+                writer.writerow([*_kept(row.fields, layout.kept), url, expires_at])
+                written += 1
+                continue
+            except UnicodeEncodeError:
+                problem = _unwritable("this row")
+        print(f"magiclink urls: {row.lines}: {problem}", file=sys.stderr)
+        refused += 1
+        if len(refused_lines) < 10:
+            refused_lines.append(row.line)
+    return _Tally(written, refused, refused_lines, unread)
+
+
+class _Row(NamedTuple):
+    line: int  # where the row starts
+    lines: str  # "line 5", or "lines 5-6" for a row with a line break
+    fields: list[str]
+    problem: str  # why the row cannot be used, or ""
+    unread: bool = False  # whether the reader lost the rest of the file here
+
+
+def _rows(source: io.TextIOWrapper, layout: _Layout) -> Iterator[_Row]:
+    """The data rows, blank lines left out (but reported if a row follows
+    them), each with the line it starts on and why it cannot be used."""
+    if layout.names is None:
+        texts = itertools.chain([layout.first_line], source)
+        reader: Iterator[list[str]] = ([text.strip()] for text in texts)
+        numbered = _numbered(reader, first=1)
+    else:
+        csv_reader = csv.reader(source, delimiter=layout.delimiter, strict=True)
+        numbered = _csv_numbered(csv_reader)
+    blank: list[int] = []
+    for first, last, fields, error in numbered:
+        if not error and not "".join(fields).strip():  # an empty line, or ",,"
+            blank.append(first)
             continue
-        yield from ((number, [""], "the line is empty") for number in blank)
+        for number in blank:
+            yield _Row(number, f"line {number}", [], "the line is empty")
         blank.clear()
-        yield line, fields, _row_problem(fields, 0)
+        lines = f"line {first}" if first == last else f"lines {first}-{last}"
+        if error:
+            yield _Row(first, lines, [], error, error == _UNCLOSED)
+        else:
+            yield _Row(first, lines, fields, _row_problem(fields, layout))
 
 
-def _csv_rows(source: Any, layout: _CsvLayout) -> Iterator[tuple[int, list[str], str]]:
-    width = len(layout.names)
-    reader = csv.reader(source, delimiter=layout.delimiter, strict=True)
-    blank: list[int] = []  # reported only if a row follows them
+_UNCLOSED = "a quote opened here is never closed: nothing after it could be read"
+
+
+def _numbered(
+    reader: Iterator[list[str]], first: int
+) -> Iterator[tuple[int, int, list[str], str]]:
+    for line, fields in enumerate(reader, first):
+        yield line, line, fields, ""
+
+
+def _csv_numbered(reader: Any) -> Iterator[tuple[int, int, list[str], str]]:
+    """(first line, last line, fields, error) of each row after the header."""
     while True:
-        line = reader.line_num + 2  # where the row starts; the header is line 1
+        first = reader.line_num + 2  # the header is line 1
         try:
             fields = next(reader)
         except StopIteration:
             return
-        except csv.Error:
-            fields, problem = [], "not a well-formed CSV row"
-        else:
-            if not "".join(fields).strip():  # an empty line, or ",,"
-                blank.append(line)
-                continue
-            if len(fields) != width:
-                problem = f"{len(fields)} fields where the header has {width}"
+        except csv.Error as error:
+            reason = str(error)
+            if reason.startswith("unexpected end of data"):
+                yield first, reader.line_num + 1, [], _UNCLOSED
+                return
+            if reason.startswith("field larger than field limit"):
+                message = "a field is longer than the CSV reader allows (131,072)"
             else:
-                problem = _row_problem(fields, layout.id_column)
-        yield from ((number, [], "the line is empty") for number in blank)
-        blank.clear()
-        yield line, fields, problem
+                message = "not a well-formed CSV row"
+            yield first, reader.line_num + 1, [], message
+        else:
+            yield first, reader.line_num + 1, fields, ""
+
+
+def _row_problem(fields: list[str], layout: _Layout) -> str:
+    """Why a well-formed row cannot be used, or "" if it can."""
+    if layout.names is not None and len(fields) != len(layout.names):
+        return f"{len(fields)} fields where the header has {len(layout.names)}"
+    text = "".join(fields)
+    if not _is_utf8(text):
+        return "not UTF-8 text"
+    if "\0" in text:
+        return "the row has a NUL character"
+    if not fields[layout.id_column].strip():
+        return "the id is empty"
+    return ""
+
+
+def _link_or_problem(
+    row: _Row, layout: _Layout, link_for: Callable[[str], str]
+) -> tuple[str, str]:
+    """(url, "") for a row the library makes a link for, or ("", why not)."""
+    if row.problem:
+        return "", row.problem
+    try:
+        return link_for(row.fields[layout.id_column].strip()), ""
+    except MagicLinkError as exc:  # the id: the library says what is wrong
+        return "", str(exc)
+
+
+def _no_ids(args: Any, layout: _Layout, judged: int) -> NoReturn:
+    parser: _Parser = args.parser
+    where = "lines" if layout.names is None else "rows"
+    if layout.names is None:
+        column = "the file"
+    else:
+        column = f"column {_shown_name(layout.names[layout.id_column])}"
+    parser.fail(
+        f"{column} holds no Invoiced customer id in its first {judged} {where}: "
+        "nothing was written; name the column that holds them with --id-column"
+    )
 
 
 def _is_utf8(text: str) -> bool:
@@ -468,13 +614,37 @@ def _is_utf8(text: str) -> bool:
     return True
 
 
-def _row_problem(fields: list[str], column: int) -> str:
-    """Why the row cannot be used, or "" if it can."""
-    if not _is_utf8("".join(fields)):
-        return "not UTF-8 text"
-    if not fields[column].strip():
-        return "the id is empty"
-    return ""
+def _kept(fields: list[str], kept: list[int]) -> list[str]:
+    return [fields[n] for n in kept]
+
+
+def _unwritable(what: str) -> str:
+    encoding = getattr(sys.stdout, "encoding", None) or "unknown"
+    return f"standard output's encoding ({encoding}) cannot write {what}"
+
+
+# A number as a spreadsheet writes one: no header field looks like this.
+_NUMBER = r"\s*[+-]?[0-9]+(?:[.,][0-9]*)?\s*"
+
+
+def _summary(tally: _Tally, expires: int, now: float, ttl_given: bool) -> str:
+    """The one line every run of urls ends with, on standard error."""
+    said = [f"{tally.written} link{'' if tally.written == 1 else 's'} written"]
+    if tally.refused:
+        lines = ", ".join(str(line) for line in tally.refused_lines)
+        more = tally.refused - len(tally.refused_lines)
+        lines += f" and {more} more" if more else ""
+        plural = "" if tally.refused == 1 else "s"
+        said.append(
+            f"{tally.refused} row{plural} refused and left out (line{plural} {lines})"
+        )
+    else:
+        said.append("no row refused")
+    if tally.unread:
+        said.append("the rest of the file could not be read")
+    default = "" if ttl_given else " (the default --ttl, 1 hour)"
+    said.append(f"the links expire {_describe_time(expires, now)}{default}")
+    return "magiclink urls: " + "; ".join(said)
 
 
 # -- verify ---------------------------------------------------------------------
@@ -505,13 +675,13 @@ def _add_verify_arguments(command: _Parser) -> None:
         help="accept only this iss claim (repeat to accept several)",
     )
     _add_json(command)
-    _add_key_file(command)
+    _add_key_file(command, several=True)
 
 
 def _run_verify(args: Any) -> int:
-    if args.token == "-" and args.key_file == "-":
+    if args.token == "-" and "-" in (args.key_file or ()):
         args.parser.fail("standard input cannot hold both the key and the link")
-    key = _key(args)
+    keys = _keys(args)
     text = _pasted_token_or_url(args)
     is_url = _looks_like_url(text)
     checks_portal = args.company is not None or args.domain is not None or args.sandbox
@@ -519,33 +689,55 @@ def _run_verify(args: Any) -> int:
         args.parser.fail("--company, --domain and --sandbox check a link: give the URL")
     now = time.time()
     options = {"leeway": args.leeway, "now": now, "issuer": args.issuer}
-    link: PortalLink | None = None
+
+    def check(key: str | bytes) -> dict[str, Any]:
+        if not is_url:
+            return verify_token(text, key, **options)
+        return verify_url(
+            text,
+            key,
+            company=args.company,
+            domain=args.domain,
+            sandbox=True if args.sandbox else None,
+            **options,
+        )
+
     try:
-        if is_url:
-            claims = verify_url(
-                text,
-                key,
-                company=args.company,
-                domain=args.domain,
-                sandbox=True if args.sandbox else None,
-                **options,
-            )
-            link = parse_url(text)
-        else:
-            claims = verify_token(text, key, **options)
+        place, claims = _signed_by(keys, check)
     except InvalidTokenError as exc:
         return _print_refusal(args, exc, "valid", text, now)
     except MagicLinkError as exc:
         args.parser.fail(str(exc))
+    link = parse_url(text) if is_url else None
     if args.json:
         token = text if link is None else link.token
         header = decode_unverified(token)[0]
-        _print_json(_json_report("valid", True, claims, header, link), indent=None)
+        report = _json_report("valid", True, claims, header, link)
+        if len(keys) > 1:
+            report["key_file"] = place
+        _print_json(report, indent=None)
         return 0
     _print_json(claims)
+    if len(keys) > 1:
+        print(f"signed with: --key-file {place} of {len(keys)}", file=sys.stderr)
     for line in _link_and_dates(link, claims, now):
         print(line, file=sys.stderr)
     return 0
+
+
+def _signed_by(
+    keys: list[str | bytes], check: Callable[[str | bytes], dict[str, Any]]
+) -> tuple[int, dict[str, Any]]:
+    """*check* with each key in turn, as the library does with a list of keys,
+    but knowing which one signed: its place, and the claims.  The library
+    checks the signature before any claim, so only InvalidSignatureError
+    sends the search on to the next key."""
+    for place, key in enumerate(keys[:-1], 1):
+        try:
+            return place, check(key)
+        except InvalidSignatureError:
+            continue
+    return len(keys), check(keys[-1])
 
 
 def _print_refusal(
@@ -576,19 +768,28 @@ def _print_refusal(
 def _add_inspect_arguments(command: _Parser) -> None:
     _add_token_or_url(command)
     _add_json(command)
+    _add_key_file(command, several=True)
 
 
 def _run_inspect(args: Any) -> int:
+    if args.token == "-" and "-" in (args.key_file or ()):
+        args.parser.fail("standard input cannot hold both the key and the link")
+    keys = _keys(args) if args.key_file else []  # the environment's is not used
     text = _pasted_token_or_url(args)
     try:
         link = parse_url(text) if _looks_like_url(text) else None
-        header, claims = decode_unverified(text if link is None else link.token)
+        token = text if link is None else link.token
+        header, claims = decode_unverified(token)
     except InvalidTokenError as exc:
         return _print_refusal(args, exc, "verified", text, 0)
+    place, signature = _signature_checked(token, keys)
     if args.json:
-        _print_json(_json_report("verified", False, claims, header, link), indent=None)
+        report = _json_report("verified", place is not None, claims, header, link)
+        if place is not None:
+            report["key_file"] = place
+        _print_json(report, indent=None)
         return 0
-    print("signature: NOT verified (inspect does not use the key)")
+    print(signature)
     print("header:")
     _print_json(header)
     print("claims:")
@@ -600,6 +801,26 @@ def _run_inspect(args: Any) -> int:
     elif _shown_time(claims["exp"]) is None:
         print("expires: exp claim is not a UNIX time (verify refuses such a token)")
     return 0
+
+
+def _signature_checked(token: str, keys: list[str | bytes]) -> tuple[int | None, str]:
+    """The place of the key file whose key signed *token* (None if none did),
+    and a line that says so.  The library checks the form and the header,
+    then the signature, then the claims; inspect has read the form and the
+    claims already, so a refusal for the claims means the signature passed."""
+    if not keys:
+        return None, "signature: NOT verified (inspect does not use the key)"
+    for place, key in enumerate(keys, 1):
+        try:
+            verify_token(token, key)
+        except InvalidSignatureError:
+            continue
+        except (MalformedTokenError, InvalidAlgorithmError) as error:
+            return None, f"signature: NOT checked: {error}"
+        except InvalidTokenError:
+            pass  # refused for its claims, which come after the signature
+        return place, f"signature: verified with --key-file {place} of {len(keys)}"
+    return None, f"signature: does NOT match the key of any --key-file ({len(keys)})"
 
 
 # -- arguments the commands share -------------------------------------------------
@@ -637,9 +858,8 @@ def _add_token_options(command: _Parser) -> None:
         "--ttl",
         metavar="TIME",
         type=_ttl_argument,
-        default=3600,
-        help="lifetime: seconds, or a number with a unit: 90s, 30m, 12h, 7d "
-        "(default 3600, at least 1 second)",
+        help="lifetime, a number with a unit: 90s, 30m, 12h, 7d; or seconds, "
+        "60 or more (default 1h)",
     )
     command.add_argument(
         "--issuer",
@@ -649,12 +869,19 @@ def _add_token_options(command: _Parser) -> None:
     )
 
 
-def _add_key_file(command: _Parser) -> None:
+def _add_key_file(command: _Parser, several: bool = False) -> None:
     command.add_argument(
         "--key-file",
         metavar="PATH",
+        action="append",
         help="read the key from PATH ('-' for standard input): a regular file of "
-        "at most 4 KiB, one trailing newline allowed",
+        "at most 4 KiB, one trailing newline allowed"
+        + (
+            "; repeat during a key rotation: a token any of them signed passes, "
+            "and the one that matched is named by its place"
+            if several
+            else ""
+        ),
     )
 
 
@@ -674,17 +901,30 @@ def _add_json(command: _Parser) -> None:
 
 
 _TTL_FORMS = "give seconds (3600) or a number with a unit: 90s, 30m, 12h, 7d"
+_BARE_SHORT_TTL = (
+    "a bare number under 60 is seconds, which a link is rarely meant to last: "
+    "give a unit (90s, 30m, 12h, 7d)"
+)
 _SECONDS_IN = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_DEFAULT_TTL = 3600  # the library's default too: one hour
 
 
 def _ttl_argument(text: str) -> float:
     """--ttl's seconds: 3600, 90s, 30m, 12h or 7d (portal links for
-    statements often live for weeks)."""
+    statements often live for weeks).  A bare number under 60 is refused:
+    "--ttl 7" meant 7 days far more often than 7 seconds."""
     written = re.fullmatch(r"([+-]?[0-9]+(?:[.][0-9]+)?) ?([smhd]?)", text.strip())
     if written is None:
         raise argparse.ArgumentTypeError(_TTL_FORMS)
     seconds = float(written[1]) * _SECONDS_IN[written[2]]
+    if not written[2] and 0 <= seconds < 60:
+        raise argparse.ArgumentTypeError(_BARE_SHORT_TTL)
     return int(seconds) if seconds.is_integer() else seconds
+
+
+def _ttl(args: Any) -> float:
+    ttl: float = _DEFAULT_TTL if args.ttl is None else args.ttl
+    return ttl
 
 
 # -- links pasted from e-mails and chats ----------------------------------------------
@@ -766,9 +1006,21 @@ _HOW_TO_GIVE_A_KEY = (
 )
 
 
-def _key(args: Any) -> str | bytes:
-    """The key from --key-file or the environment; a usage error that says
-    what happened if there is none, or if it cannot be a dashboard key."""
+def _signing_key(args: Any) -> str | bytes:
+    """The one key that signs: a link made with the wrong one of two keys
+    would fail at the portal, so more than one is refused."""
+    if args.key_file is not None and len(args.key_file) > 1:
+        args.parser.fail(
+            "a link is signed with one key: give --key-file once (verify and "
+            "inspect take several)"
+        )
+    return _keys(args)[0]
+
+
+def _keys(args: Any) -> list[str | bytes]:
+    """The keys from each --key-file in turn, or from the environment; a
+    usage error that says what happened if there is none, or if one cannot
+    be a dashboard key."""
     if args.key_file is None:
         key: str | bytes = os.environ.get(_KEY_ENV_VAR, "")
         if _KEY_ENV_VAR not in os.environ:
@@ -779,26 +1031,34 @@ def _key(args: Any) -> str | bytes:
             args.parser.fail(
                 f"the key in {_KEY_ENV_VAR} has white space at its start or end"
             )
+        keys = [key]
     else:
-        key = _key_file_contents(args)
-    if not (len(key) == 63 and key.isascii() and key.isalnum()):
+        if args.key_file.count("-") > 1:
+            args.parser.fail("standard input can hold one key: give --key-file - once")
+        keys = [
+            _key_file_contents(args, path, place)
+            for place, path in enumerate(args.key_file, 1)
+        ]
+    if not all(len(key) == 63 and key.isascii() and key.isalnum() for key in keys):
         print(
             "magiclink: warning: the key is not 63 letters and digits, as the "
             "dashboard's Magic Link keys are; links made with a wrong key fail",
             file=sys.stderr,
         )
-    return key
+    return keys
 
 
-def _key_file_contents(args: Any) -> bytes:
-    """The key in --key-file, standard input or the prompt, refused with a
-    reason that names where it came from, and never shown."""
-    if args.key_file != "-":
-        data, source = _key_from_file(args), "the key file"
+def _key_file_contents(args: Any, path: str, place: int) -> bytes:
+    """The key in the file at *path*, standard input or the prompt, refused
+    with a reason that names where it came from, and never shown."""
+    if path != "-":
+        data, source = _key_from_file(args, path), "the key file"
     elif sys.stdin is not None and sys.stdin.isatty():
         data, source = _key_from_prompt(), "the key typed at the prompt"
     else:
         data, source = _key_from_stdin(args), "the key on standard input"
+    if len(args.key_file) > 1:
+        source += f" (--key-file {place})"
     if len(data) > _MAX_KEY_FILE_SIZE:
         args.parser.fail(f"{source} is larger than 4 KiB")
     if data.endswith(b"\r\n"):
@@ -806,7 +1066,7 @@ def _key_file_contents(args: Any) -> bytes:
     elif data.endswith(b"\n"):
         data = data[:-1]
     if not data:
-        args.parser.fail("no key: " + _NOTHING_FROM[source])
+        args.parser.fail("no key: " + _NOTHING_FROM[source.partition(" (")[0]])
     if data.startswith(b"\xef\xbb\xbf"):
         args.parser.fail(f"{source} starts with a byte order mark")
     if data != data.strip():
@@ -823,10 +1083,10 @@ _NOTHING_FROM = {
 }
 
 
-def _key_from_file(args: Any) -> bytes:
+def _key_from_file(args: Any, path: str) -> bytes:
     try:
         # O_NONBLOCK: opening a FIFO must not wait for a writer.
-        descriptor = os.open(args.key_file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         mode = os.fstat(descriptor).st_mode
         if not stat.S_ISREG(mode):
             os.close(descriptor)
@@ -937,6 +1197,7 @@ def _problem_without_value(
         "expected one argument",
         "expected at most one argument",
         _TTL_FORMS,
+        _BARE_SHORT_TTL,
     ):
         return problem
     for name in names:
@@ -1009,9 +1270,9 @@ def _utc(timestamp: float) -> datetime.datetime:
 
 
 def _describe_time(timestamp: float, now: float) -> str:
-    seconds = abs(timestamp - now)
+    seconds = abs(int(timestamp) - int(now))  # whole seconds, as exp counts them
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= 2 * size:
+        if seconds >= 2 * size or seconds == size:  # "1 hour", "90 minutes"
             break
     else:
         unit, size = "second", 1
