@@ -13,8 +13,8 @@ import runpy
 import shutil
 import subprocess
 import sys
-import tracemalloc
 import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -504,31 +504,41 @@ AMBIGUOUS_HEADERS = [
     # Issue 23: two numeric columns, neither named for Invoiced ids.
     (
         b"ID,Customer ID,Email\n11,4501,a@example.com\n",
-        "no column is named for Invoiced customer ids, and these could be another "
-        "system's: ID, 'Customer ID'; name the one that holds Invoiced ids with "
-        "--id-column, such as --id-column ID",
+        (
+            "no column is named for Invoiced customer ids, and these could be another "
+            "system's: ID, 'Customer ID'; name the one that holds Invoiced ids with "
+            "--id-column, such as --id-column ID"
+        ),
     ),
     (
         b"id\n4501\n",
-        "no column is named for Invoiced customer ids, and these could be another "
-        "system's: id; name the one that holds Invoiced ids with --id-column, such "
-        "as --id-column id",
+        (
+            "no column is named for Invoiced customer ids, and these could be another "
+            "system's: id; name the one that holds Invoiced ids with --id-column, such "
+            "as --id-column id"
+        ),
     ),
     (
         b"Invoiced Customer ID;invoiced_customer_id\n1;2\n",
-        "2 columns are named for Invoiced customer ids: 'Invoiced Customer ID', "
-        "invoiced_customer_id; say which with --id-column 'Invoiced Customer ID'",
+        (
+            "2 columns are named for Invoiced customer ids: 'Invoiced Customer ID', "
+            "invoiced_customer_id; say which with --id-column 'Invoiced Customer ID'"
+        ),
     ),
     (
         b"Name,E-mail,Number\nAcme,a@example.com,CUST-1\n",
-        "no column is named for Invoiced customer ids (such as 'Invoiced Customer "
-        "ID'); the header row's columns: Name, E-mail, Number; name the one that "
-        "holds them with --id-column NAME",
+        (
+            "no column is named for Invoiced customer ids (such as 'Invoiced Customer "
+            "ID'); the header row's columns: Name, E-mail, Number; name the one that "
+            "holds them with --id-column NAME"
+        ),
     ),
     (
         b"41,Acme\n42,Beta\n",
-        "the first line holds 2 columns but is not a header row: give a header row "
-        "and --id-column NAME, or one id a line",
+        (
+            "the first line holds 2 columns but is not a header row: give a header row "
+            "and --id-column NAME, or one id a line"
+        ),
     ),
 ]
 
@@ -559,13 +569,17 @@ def test_cli_urls_takes_the_column_id_column_names(
     for argv, message in (
         (
             ("--id-column", "Account"),
-            "no column has the name --id-column gives; the header row's columns: "
-            "ID, 'Customer ID', Email",
+            (
+                "no column has the name --id-column gives; the header row's columns: "
+                "ID, 'Customer ID', Email"
+            ),
         ),
         (
             ("--id-column", "Email"),
-            "column Email holds no Invoiced customer id in its first 2 rows: nothing "
-            "was written; name the column that holds them with --id-column",
+            (
+                "column Email holds no Invoiced customer id in its first 2 rows: nothing "
+                "was written; name the column that holds them with --id-column"
+            ),
         ),
     ):
         status, out, err = run_urls(cli, monkeypatch, data, "--company", "acme", *argv)
@@ -863,7 +877,7 @@ def test_issue_23_a_salesforce_export(tmp_path: Path) -> None:
 
 def test_issue_23_a_crm_column_named_invoiced_customer_id(tmp_path: Path) -> None:
     data = b'Contact,Invoiced Customer ID\n"Lee, Ann",4501\n'
-    status, out, err = run_cli(
+    status, out, _err = run_cli(
         tmp_path, "urls", str(tmp_path / "export.csv"), "--company", "acme", data=data
     )
     assert status == 0 and verify_url(rows_of(out)[0]["url"], KEY)["sub"] == "4501"
@@ -889,7 +903,7 @@ def test_issue_23_an_unclosed_quote_is_reported_with_its_lines(tmp_path: Path) -
 
 
 def test_issue_23_every_run_says_when_its_links_expire(tmp_path: Path) -> None:
-    status, out, err = run_cli(tmp_path, "urls", "--company", "acme", stdin=b"7\n")
+    status, _out, err = run_cli(tmp_path, "urls", "--company", "acme", stdin=b"7\n")
     assert status == 0
     assert re.fullmatch(
         r"magiclink urls: 1 link written; no row refused; the links expire "
@@ -920,7 +934,7 @@ def test_issue_23_the_output_keeps_the_inputs_delimiter_bom_and_line_ends(
         '"Société; Générale";4501;"1 rue\r\nParis"\r\n'
         "Zoë;4502;x\r\n"
     ).encode()
-    status, out, err = run_cli(
+    status, out, _err = run_cli(
         tmp_path, "urls", str(tmp_path / "export.csv"), "--company", "acme", data=data
     )
     assert status == 0
