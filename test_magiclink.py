@@ -60,6 +60,25 @@ mutmut_rewrites_the_module = pytest.mark.skipif(
 )
 
 
+# What WebAssembly cannot do (Pyodide, as on Cloudflare's Python Workers):
+# start a process or a thread, open a pseudo-terminal, or read a device.  A
+# test that needs one says so, and CI's Pyodide run skips it with that reason.
+IN_WEBASSEMBLY = sys.platform == "emscripten"
+needs_processes = pytest.mark.skipif(
+    IN_WEBASSEMBLY, reason="starts a process, which WebAssembly cannot"
+)
+needs_threads = pytest.mark.skipif(
+    IN_WEBASSEMBLY, reason="starts threads, which WebAssembly cannot"
+)
+needs_a_terminal = pytest.mark.skipif(
+    IN_WEBASSEMBLY or not hasattr(os, "fork"),
+    reason="opens a pseudo-terminal, which WebAssembly cannot",
+)
+needs_devices = pytest.mark.skipif(
+    IN_WEBASSEMBLY, reason="reads /dev/zero or a FIFO, which WebAssembly lacks"
+)
+
+
 # A made-up key shaped like a dashboard Magic Link key (63 alphanumerics),
 # drawn with random.Random(2026); it signs the cross-implementation vectors.
 KEY = "huG8GP38g4o5MNJAYKJ1UXXFWXLCpaNfhs0gCa05RFRunzqw7wZyVGOeUvfJIss"
@@ -481,6 +500,7 @@ def test_the_stub_for_pip_users_matches_the_module() -> None:
 
 
 @mutmut_rewrites_the_module
+@needs_processes
 def test_import_loads_nothing_the_cli_alone_needs() -> None:
     code = (
         "import sys; before = set(sys.modules); import magiclink; "
@@ -3229,6 +3249,7 @@ def test_the_header_cache_keeps_verdicts_on_headers_only() -> None:
     assert magiclink._check_header.cache_info().hits == info.hits + 1
 
 
+@needs_processes
 def test_str_and_bytes_keys_are_never_compared() -> None:
     # "k" and b"k" have the same hash; comparing them under python -bb raises
     # BytesWarning as an error.
@@ -3251,6 +3272,7 @@ def test_str_and_bytes_keys_are_never_compared() -> None:
     assert (result.returncode, result.stdout, result.stderr) == (0, "ok\n", "")
 
 
+@needs_threads
 def test_many_threads_with_many_keys_raise_nothing_and_sign_right() -> None:
     # Issue 13's stress, kept for issue 22: 8 threads over 200 keys, str and
     # bytes, switching every microsecond (on a free-threaded build, truly at

@@ -43,6 +43,9 @@ from test_magiclink import (
     TOKEN,
     claims,
     mutmut_rewrites_the_module,
+    needs_a_terminal,
+    needs_devices,
+    needs_processes,
     sign_claims,
     sign_raw,
     token_in,
@@ -133,6 +136,7 @@ def run_copied_files(
 
 
 @mutmut_rewrites_the_module
+@needs_processes
 def test_the_two_files_copied_together_run_as_a_script(tmp_path: Path) -> None:
     shutil.copy(HERE / "magiclink.py", tmp_path / "magiclink.py")
     shutil.copy(HERE / "magiclink_cli.py", tmp_path / "magiclink_cli.py")
@@ -153,6 +157,7 @@ def test_the_two_files_copied_together_run_as_a_script(tmp_path: Path) -> None:
 
 
 @mutmut_rewrites_the_module
+@needs_processes
 def test_the_library_copied_alone_says_where_the_command_line_is(
     tmp_path: Path,
 ) -> None:
@@ -181,6 +186,7 @@ def test_the_library_run_as_a_script_exits_2(
         ("urls", "--company", "acme"),
     ],
 )
+@needs_processes
 def test_a_closed_pipe_ends_the_run_quietly(
     argv: tuple[str, ...], unbuffered: str
 ) -> None:
@@ -305,6 +311,7 @@ def test_cli_usage_errors_exit_2(cli, argv: tuple[str, ...], message: str) -> No
     assert usage.startswith("usage: magiclink") and message in error
 
 
+@needs_a_terminal
 def test_cli_tells_a_terminal_when_the_link_expires(tmp_path: Path) -> None:
     main, secondary = os.openpty()
     env = {**os.environ, "INVOICED_MAGIC_LINK_KEY": KEY}
@@ -702,7 +709,6 @@ def test_cli_urls_edge_cases(
     for argv, reason in (
         ((str(tmp_path / "missing"), "--company", "acme"), "no such file"),
         ((str(tmp_path), "--company", "acme"), "it is a directory"),
-        (("/dev/zero", "--company", "acme"), "it is a device"),
         (("--company", "acme", "--ttl", "0.5s"), "ttl"),
         (("--company", "acme", "--locale", "xx-YY"), "locale"),
         (("--company", "acme", "--issuer", ""), "issuer"),
@@ -711,6 +717,15 @@ def test_cli_urls_edge_cases(
     ):
         status, out, err = run_urls(cli, monkeypatch, b"1\n", *argv)
         assert (status, out) == (2, "") and reason in err, (argv, err)
+
+
+@needs_devices
+def test_cli_urls_refuses_a_device(cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    status, out, err = run_urls(
+        cli, monkeypatch, b"1\n", "/dev/zero", "--company", "acme"
+    )
+    assert (status, out) == (2, "")
+    assert err.endswith("error: cannot read FILE: it is a device\n")
 
 
 def test_cli_urls_names_the_standard_input_conflict_before_reading_a_key(
@@ -778,6 +793,7 @@ def run_urls_subprocess(
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8:surrogateescape", "cp1252"])
+@needs_processes
 def test_cli_urls_refuses_a_header_row_that_is_not_utf8(
     tmp_path: Path, encoding: str
 ) -> None:
@@ -792,6 +808,7 @@ def test_cli_urls_refuses_a_header_row_that_is_not_utf8(
     assert b"Traceback" not in done.stderr
 
 
+@needs_processes
 def test_cli_urls_reports_rows_the_output_cannot_write_and_goes_on(
     tmp_path: Path,
 ) -> None:
@@ -814,6 +831,7 @@ def test_cli_urls_reports_rows_the_output_cannot_write_and_goes_on(
     assert run_urls_subprocess(data, "utf-8", tmp_path).stdout.count(b"\n") == 4
 
 
+@needs_processes
 def test_cli_urls_refuses_a_header_row_the_output_cannot_write(
     tmp_path: Path,
 ) -> None:
@@ -844,6 +862,7 @@ def run_cli(
     return done.returncode, out, err
 
 
+@needs_processes
 def test_issue_23_two_numeric_id_columns_are_refused(tmp_path: Path) -> None:
     data = b"ID,Customer ID,Email\r\n11,4501,a@example.com\r\n12,4502,b@example.com\r\n"
     export = str(tmp_path / "export.csv")
@@ -859,6 +878,7 @@ def test_issue_23_two_numeric_id_columns_are_refused(tmp_path: Path) -> None:
     ]
 
 
+@needs_processes
 def test_issue_23_a_salesforce_export(tmp_path: Path) -> None:
     rows = "".join(
         f'0015g00000AbC{n:05d},"Acme {n}, Inc.",{4500 + n}\n' for n in range(1, 201)
@@ -875,6 +895,7 @@ def test_issue_23_a_salesforce_export(tmp_path: Path) -> None:
     assert (status, out) == (2, "") and err.count("column Id holds no") == 1
 
 
+@needs_processes
 def test_issue_23_a_crm_column_named_invoiced_customer_id(tmp_path: Path) -> None:
     data = b'Contact,Invoiced Customer ID\n"Lee, Ann",4501\n'
     status, out, _err = run_cli(
@@ -883,6 +904,7 @@ def test_issue_23_a_crm_column_named_invoiced_customer_id(tmp_path: Path) -> Non
     assert status == 0 and verify_url(rows_of(out)[0]["url"], KEY)["sub"] == "4501"
 
 
+@needs_processes
 def test_issue_23_an_unclosed_quote_is_reported_with_its_lines(tmp_path: Path) -> None:
     lines = [f"{1000 + n},customer {n}" for n in range(1, 1000)]
     lines[50] = '1051,"customer 51'  # line 52, counting the header
@@ -902,6 +924,7 @@ def test_issue_23_an_unclosed_quote_is_reported_with_its_lines(tmp_path: Path) -
     assert "50 links written; 1 row refused and left out (line 52); the rest" in err
 
 
+@needs_processes
 def test_issue_23_every_run_says_when_its_links_expire(tmp_path: Path) -> None:
     status, _out, err = run_cli(tmp_path, "urls", "--company", "acme", stdin=b"7\n")
     assert status == 0
@@ -912,6 +935,7 @@ def test_issue_23_every_run_says_when_its_links_expire(tmp_path: Path) -> None:
     )
 
 
+@needs_processes
 def test_issue_23_a_bare_ttl_under_a_minute_is_refused(tmp_path: Path) -> None:
     for command in (("urls", "--company", "acme"), ("url", "7", "--company", "x")):
         status, out, err = run_cli(tmp_path, *command, "--ttl", "7", stdin=b"7\n")
@@ -926,6 +950,7 @@ def test_issue_23_a_bare_ttl_under_a_minute_is_refused(tmp_path: Path) -> None:
         assert run_cli(tmp_path, "token", "7", "--ttl", ttl)[0] == 0
 
 
+@needs_processes
 def test_issue_23_the_output_keeps_the_inputs_delimiter_bom_and_line_ends(
     tmp_path: Path,
 ) -> None:
@@ -949,6 +974,7 @@ def test_issue_23_the_output_keeps_the_inputs_delimiter_bom_and_line_ends(
     assert status == 0 and not out.startswith("\ufeff") and "\r" not in out
 
 
+@needs_processes
 def test_issue_23_verify_and_inspect_take_several_key_files(tmp_path: Path) -> None:
     old, new = tmp_path / "old.key", tmp_path / "new.key"
     old.write_text("old" + KEY[3:] + "\n")
@@ -1014,6 +1040,7 @@ def test_issue_23_verify_and_inspect_take_several_key_files(tmp_path: Path) -> N
         )
 
 
+@needs_processes
 def test_issue_23_a_company_given_as_a_url_or_host(tmp_path: Path) -> None:
     for given, said in (
         ("https://acme.invoiced.com", "give the company name alone: acme"),
@@ -1027,6 +1054,7 @@ def test_issue_23_a_company_given_as_a_url_or_host(tmp_path: Path) -> None:
         assert (status, out) == (2, "") and err.endswith(f"error: {said}\n")
 
 
+@needs_processes
 def test_issue_23_verify_names_the_portal_a_link_is_for(tmp_path: Path) -> None:
     link = magic_link(KEY, 4501, "acme")
     status, out, err = run_cli(tmp_path, "verify", link, "--company", "globex")
@@ -1034,6 +1062,7 @@ def test_issue_23_verify_names_the_portal_a_link_is_for(tmp_path: Path) -> None:
     assert err == "invalid link: link is for another portal: acme.invoiced.com\n"
 
 
+@needs_processes
 def test_issue_23_urls_names_the_standard_input_conflict(tmp_path: Path) -> None:
     status, out, err = run_cli(
         tmp_path, "urls", "--company", "acme", "--key-file", "-", stdin=b"1001\n1002\n"
@@ -1057,6 +1086,7 @@ def test_issue_23_an_over_long_customer_id_is_refused_at_once(tmp_path: Path) ->
     assert peak < 100_000
 
 
+@needs_processes
 def test_cli_urls_streams_in_flat_memory(tmp_path: Path) -> None:
     # Peak memory for 20,000 rows and for 200,000 rows (about 50 MB of CSV
     # written): a run that kept its rows would grow by far more than 8 MiB.
@@ -1265,6 +1295,7 @@ def test_cli_verify_and_inspect_read_a_dash_from_standard_input(
     assert err.endswith("error: standard input cannot be read\n")
 
 
+@needs_processes
 def test_the_forgiving_command_line_in_a_real_process(tmp_path: Path) -> None:
     # Issue 15's behaviours end to end: exit statuses, standard output and
     # standard error as a shell sees them.
@@ -1601,6 +1632,7 @@ def test_cli_key_file_contents_are_refused_with_a_reason(
     assert KEY[:10] not in err
 
 
+@needs_devices
 def test_cli_key_files_that_cannot_be_read_say_why(
     cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
@@ -1655,12 +1687,26 @@ def test_cli_warns_once_about_a_key_unlike_the_dashboards(
         assert key not in err
 
 
-def type_at_the_key_prompt(typed: bytes) -> tuple[int, str]:
+# CPython 3.14 and newer colour argparse's usage and errors at a terminal,
+# as they colour tracebacks: magiclink keeps that (it follows NO_COLOR,
+# PYTHON_COLORS and TERM=dumb), and the tests read a terminal's text without
+# the colours.  None carries what was typed: every message is a fixed phrase.
+COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+COLOUR_SETTINGS = ("NO_COLOR", "FORCE_COLOR", "PYTHON_COLORS", "TERM")
+
+
+def type_at_the_key_prompt(typed: bytes, **settings: str) -> tuple[int, str]:
     """Run `magiclink token 5 --key-file -` on a pseudo-terminal, type
-    *typed* at its prompt, and return its exit status and all it showed."""
+    *typed* at its prompt, and return its exit status and all it showed,
+    colours left in.  The terminal is an xterm unless *settings* say else."""
     import pty
 
-    env = {k: v for k, v in os.environ.items() if k != "INVOICED_MAGIC_LINK_KEY"}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k != "INVOICED_MAGIC_LINK_KEY" and k not in COLOUR_SETTINGS
+    }
+    env.update({"TERM": "xterm-256color", **settings})
     argv = [sys.executable, "magiclink_cli.py", "token", "5", "--key-file", "-"]
     pid, terminal = pty.fork()
     if pid == 0:  # pragma: no cover (the child, whose terminal is the pty)
@@ -1683,9 +1729,10 @@ def type_at_the_key_prompt(typed: bytes) -> tuple[int, str]:
     return os.waitstatus_to_exitcode(status), seen.decode()
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs a pseudo-terminal")
+@needs_a_terminal
 def test_cli_key_from_a_terminal_is_read_without_echo() -> None:
-    status, text = type_at_the_key_prompt(KEY.encode() + b"\n")
+    status, coloured = type_at_the_key_prompt(KEY.encode() + b"\n")
+    text = COLOUR.sub("", coloured)
     assert status == 0
     assert KEY not in text  # not echoed
     token = re.search(r"eyJ[\w-]+\.[\w-]+\.[\w-]+", text)
@@ -1694,12 +1741,33 @@ def test_cli_key_from_a_terminal_is_read_without_echo() -> None:
     assert re.search(
         r"expires \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, in (59 minutes|1 hour)", text
     )
-    status, text = type_at_the_key_prompt(b"\x04")  # Ctrl-D: nothing typed
+    status, coloured = type_at_the_key_prompt(b"\x04")  # Ctrl-D: nothing typed
+    text = COLOUR.sub("", coloured)
     assert status == 2 and "Traceback" not in text
     assert "error: no key: nothing was typed at the prompt" in text
-    status, text = type_at_the_key_prompt(b" " + KEY.encode() + b"\n")
-    assert status == 2 and KEY not in text
+    status, coloured = type_at_the_key_prompt(b" " + KEY.encode() + b"\n")
+    text = COLOUR.sub("", coloured)
+    assert status == 2 and KEY not in coloured
     assert "the key typed at the prompt has white space at its start or end" in text
+
+
+@needs_a_terminal
+def test_cli_colours_at_a_terminal_carry_no_typed_text_and_can_be_turned_off() -> None:
+    typed = b" " + KEY.encode() + b"\n"
+    status, coloured = type_at_the_key_prompt(typed)
+    assert status == 2
+    # What each colour switch is followed by, up to the next: fixed text.
+    for span in re.split(r"\x1b\[[0-9;]*m", coloured):
+        assert KEY not in span and KEY[:8] not in span
+    if sys.version_info >= (3, 15):  # 3.14 colours usage, 3.15 the error too
+        assert "\x1b[" in coloured.split("error:")[0]
+        assert re.search(r"error:\x1b\[0m \x1b\[[0-9;]*mthe key typed", coloured)
+    elif sys.version_info < (3, 14):
+        assert "\x1b[" not in coloured
+    for settings in ({"NO_COLOR": "1"}, {"PYTHON_COLORS": "0"}, {"TERM": "dumb"}):
+        status, text = type_at_the_key_prompt(typed, **settings)
+        assert status == 2 and "\x1b[" not in text, settings
+        assert "the key typed at the prompt has white space" in text
 
 
 # -- messages that never show what was typed ------------------------------------
