@@ -3349,22 +3349,26 @@ def readme_python_blocks() -> list[str]:
 
 
 def test_readme_python_snippets_compile_and_the_plain_ones_run(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The framework recipes run in CI through their test clients
+    # (.ci/recipes.py); Cloudflare's `workers` module exists only there.
     monkeypatch.setenv("INVOICED_MAGIC_LINK_KEY", KEY)
     blocks = readme_python_blocks()
-    assert len(blocks) == 8
+    compiled_only = r"^from (flask|django|fastapi|workers)\b"
     runs: list[dict[str, Any]] = []
     for block in blocks:
         code = compile(block, "README.md", "exec")
-        if not re.search(r"^from (flask|django|fastapi)", block, re.MULTILINE):
-            runs.append({})  # framework recipes are only compiled
+        if not re.search(compiled_only, block, re.MULTILINE):
+            runs.append({})
             exec(code, runs[-1])  # noqa: S102 (the README's own snippets)
-    quick_start, in_french, _check_link, _verify_example, lambda_recipe = runs
+    assert len(blocks) == 6
+    quick_start, lambda_recipe = runs
     assert verify_token(token_in(quick_start["url"]), KEY)["sub"] == "1234"
-    assert in_french["url"].endswith("?redirect_to=invoices&locale=fr_CA")
-    assert capsys.readouterr().out == "acme pay\n1234\n1234\n"
     check_lambda_recipe(lambda_recipe)
+    workers = next(block for block in blocks if block.startswith("from workers"))
+    assert "self.env.INVOICED_MAGIC_LINK_KEY" in workers
+    assert '"Cache-Control": "no-store"' in workers
 
 
 # Sample events, shaped as AWS documents them: a REST API (payload 1.0) with a

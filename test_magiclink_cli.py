@@ -10,6 +10,7 @@ import os
 import random
 import re
 import runpy
+import shlex
 import shutil
 import subprocess
 import sys
@@ -2109,3 +2110,42 @@ def test_cli_key_files_are_named_by_their_place(cli, tmp_path: Path) -> None:  #
         "verify", link, "--key-file", str(good), "--key-file", str(good)
     )
     assert status == 0 and "signed with: --key-file 1 of 2" in err
+
+
+@needs_processes
+def test_readme_links_in_bulk_worked_example(tmp_path: Path) -> None:
+    # The README's "Links in bulk" example, run as written: its export, its
+    # command, and what it says on standard error.
+    readme = (HERE / "README.md").read_text("utf-8")
+    section = readme.split("## Links in bulk")[1].split("\n## ")[0]
+    export, transcript = re.findall(r"```text\n(.*?)```", section, re.DOTALL)
+    command, *said = transcript.splitlines()
+    assert command.startswith("$ magiclink urls customers.csv ")
+    argv = shlex.split(command[len("$ magiclink ") :].split(" > ")[0])
+    (tmp_path / "customers.csv").write_bytes(export.replace("\n", "\r\n").encode())
+    done = subprocess.run(
+        [sys.executable, str(HERE / "magiclink_cli.py"), *argv],
+        cwd=tmp_path,
+        env={**os.environ, "INVOICED_MAGIC_LINK_KEY": KEY},
+        capture_output=True,
+        check=False,
+    )
+    out, err = done.stdout.decode(), done.stderr.decode()
+    assert done.returncode == 1
+    written = err.splitlines()
+    assert written[0] == said[0]
+    date = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC"
+    assert re.fullmatch(
+        re.sub(date, "DATE", said[1])
+        .replace("DATE", date)
+        .replace("(", r"\(")
+        .replace(")", r"\)"),
+        written[1],
+    )
+    rows = rows_of(out, ";")
+    assert [row["Name"] for row in rows] == ["Acme, Inc.", "Cobalt"]
+    assert [verify_url(row["url"], KEY, company="acme")["sub"] for row in rows] == [
+        "4501",
+        "4503",
+    ]
+    assert out.count("\r\n") == 3 and out.replace("\r\n", "").count("\n") == 0
