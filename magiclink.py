@@ -311,9 +311,12 @@ def _check_non_empty_utf8(name: str, value: object) -> None:
 
 
 def _is_utf8_encodable(text: str) -> bool:
-    """Whether *text* has no lone surrogate, the one thing UTF-8 cannot hold
-    (encoding replaces each with "?", so the text comes back changed)."""
-    return str.encode(text, "utf-8", "replace").decode("utf-8") == text
+    """Whether *text* has no lone surrogate, the one thing UTF-8 cannot hold."""
+    try:
+        str.encode(text, "utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _key_bytes(key: object) -> bytes:
@@ -366,13 +369,17 @@ def _verification_options(
     issuer: str | Iterable[str] | None,
 ) -> _Options:
     """verify_token's arguments, checked in order."""
-    try:
-        keys = [key] if isinstance(key, (str, bytes)) else list(key)
-    except TypeError:
-        raise MagicLinkError("key must be str, bytes or an iterable of them") from None
-    if not keys:
-        raise MagicLinkError("key iterable is empty")
-    secrets = list(map(_key_bytes, keys))
+    if isinstance(key, (str, bytes)):
+        secrets = [_key_bytes(key)]
+    else:
+        try:
+            secrets = list(map(_key_bytes, key))
+        except TypeError:  # not iterable
+            raise MagicLinkError(
+                "key must be str, bytes or an iterable of them"
+            ) from None
+        if not secrets:
+            raise MagicLinkError("key iterable is empty")
     seconds = _finite_number("leeway", leeway)
     if seconds < 0:
         raise MagicLinkError("leeway must not be negative")
@@ -394,8 +401,7 @@ def _verification_options(
 
 
 def _verified_claims(token: object, options: _Options) -> dict[str, Any]:
-    """The claims of *token* if it is valid, for checked arguments: the steps
-    of RFC 7515 section 5.2 and RFC 7519 section 7.2, the portal's rules."""
+    """The claims of *token* if valid: RFC 7515 5.2, RFC 7519 7.2, the portal."""
     secrets, leeway, clock, issuers = options
     # 1. Its form: three segments of base64url, of bounded length.
     signing_input, header, payload, signature = _split_token(token)
@@ -403,8 +409,8 @@ def _verified_claims(token: object, options: _Options) -> dict[str, Any]:
     # 2. The header: a JSON object whose alg is exactly HS256 (steps 2-5).
     _check_header(header)
 
-    # 3. The signature: HMAC-SHA256 under each key in turn (RFC 7518 section
-    #    3.2), compared with the decoded signature in constant time (step 6).
+    # 3. The signature: HMAC-SHA256 under each key (RFC 7518 3.2), compared in
+    #    constant time (step 6).
     mac = _b64decode(signature, "signature")
     for secret in secrets:
         if hmac.compare_digest(hmac.digest(secret, signing_input, "sha256"), mac):
@@ -452,9 +458,8 @@ def _split_token(token: object) -> tuple[bytes, bytes, bytes, bytes]:
     return signing_input, header, payload, signature
 
 
-# In a canonical encoding the bits after the last whole byte are zero, so a
-# segment of length 4n+2 ends in one of 4 characters, one of 4n+3 in one of
-# 16; 4n+1 is never base64.  By the length's remainder, with binascii's "=".
+# Canonically the bits past the last whole byte are zero: a segment of length
+# 4n+2 ends in one of 4 characters, 4n+3 in one of 16, and 4n+1 is no base64.
 _CANONICAL_LAST_CHARS = (_B64URL_ALPHABET, b"", b"AQgw", b"AEIMQUYcgkosw048")
 _PADDING = (b"", b"", b"==", b"=")
 _FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
@@ -483,9 +488,8 @@ def _finite_float(text: str) -> float:
     return number
 
 
-# Objects are decoded as tuples of (name, value) pairs, by a C builtin, so
-# that duplicate member names are not silently merged; _json_object() makes
-# them dicts.  No decoded value is ever NaN or infinite.
+# Objects decode to tuples of (name, value) pairs, so that no duplicate name
+# is merged unseen; _json_object() makes them dicts.  No number is NaN or inf.
 _JSON_DECODER = json.JSONDecoder(
     object_pairs_hook=tuple,
     parse_constant=_reject_constant,
@@ -532,17 +536,17 @@ def _json_object(pairs: tuple[tuple[str, Any], ...], part: str) -> dict[str, Any
             raise MalformedTokenError(f"{part} is nested too deeply")
         texts = []  # the names and strings of this object or array
         for name, value in source if type(source) is tuple else enumerate(source):
-            if type(value) is tuple:
+            if type(value) is str:
+                texts.append(value)
+                target[name] = value
+            elif type(value) is tuple:
                 target[name] = {}
                 pending.append((value, target[name], depth + 1))
             else:
                 target[name] = value
                 if type(value) is list:
                     pending.append((value, value, depth + 1))
-                elif type(value) is str:
-                    texts.append(value)
-            # PHP refuses a member name (not an array index) that starts with
-            # NUL (JSON_ERROR_INVALID_PROPERTY_NAME) when it decodes objects.
+            # PHP refuses a member name that starts with NUL (JSON error 9).
             if type(name) is str:
                 if name[:1] == "\0":
                     raise MalformedTokenError(
@@ -560,9 +564,8 @@ def _json_object(pairs: tuple[tuple[str, Any], ...], part: str) -> dict[str, Any
 _ACCEPTED_TYPES = ("jwt", "application/jwt")
 
 
-# The module's one cache, of verdicts on headers by their bytes: an
-# application's tokens share one header, and reading it is most of the work
-# before the signature.  A header holds no secret; a refused one is not kept.
+# The module's one cache: verdicts on headers (no secret in them) by their bytes,
+# for an application's tokens share one.  A refused header is not kept.
 @functools.lru_cache(maxsize=16)
 def _check_header(segment: bytes) -> None:
     header = _decode_json_object(segment, "header")
@@ -603,8 +606,7 @@ def _check_claims(claims: dict[str, Any]) -> None:
 
 
 def _is_timestamp(value: object) -> bool:
-    # Decoded JSON numbers are exactly int or float (not bool), never NaN or
-    # infinite.
+    # Decoded JSON numbers are exactly int or float: not bool, NaN or infinite.
     return (type(value) is int or type(value) is float) and 0 <= value <= _MAX_TIMESTAMP
 
 
