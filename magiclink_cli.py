@@ -71,7 +71,7 @@ _EXAMPLES = """\
 examples:
   INVOICED_MAGIC_LINK_KEY=... magiclink url 1234 --company acme
   magiclink token 1234 --ttl 300 --key-file key.txt
-  magiclink urls customers.csv --company acme --ttl 7776000 > links.csv
+  magiclink urls customers.csv --company acme --ttl 90d > links.csv
   magiclink verify 'https://acme.invoiced.com/login/eyJ...' --company acme
   magiclink inspect eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ...
 """
@@ -182,20 +182,25 @@ def _add_url_arguments(command: _Parser) -> None:
 
 def _run_url(args: Any) -> int:
     def make(key: str | bytes, now: float) -> str:
-        return magic_link(
-            key,
-            args.customer_id,
-            args.company,
-            ttl=_ttl(args),
-            sandbox=args.sandbox,
-            domain=args.domain,
-            redirect_to=args.redirect_to,
-            locale=args.locale,
-            issuer=args.issuer,
-            now=now,
-        )
+        return _link(args, key, args.customer_id, now)
 
     return _print_signed(args, make)
+
+
+def _link(args: Any, key: str | bytes, customer_id: str, now: float) -> str:
+    """magic_link with the portal and token options of url or urls."""
+    return magic_link(
+        key,
+        customer_id,
+        args.company,
+        ttl=_ttl(args),
+        sandbox=args.sandbox,
+        domain=args.domain,
+        redirect_to=args.redirect_to,
+        locale=args.locale,
+        issuer=args.issuer,
+        now=now,
+    )
 
 
 # -- token ----------------------------------------------------------------------
@@ -272,18 +277,7 @@ def _run_urls(args: Any) -> int:
     now = time.time()  # one clock reading: every link expires at the same moment
 
     def link_for(customer_id: str) -> str:
-        return magic_link(
-            key,
-            customer_id,
-            args.company,
-            ttl=_ttl(args),
-            sandbox=args.sandbox,
-            domain=args.domain,
-            redirect_to=args.redirect_to,
-            locale=args.locale,
-            issuer=args.issuer,
-            now=now,
-        )
+        return _link(args, key, customer_id, now)
 
     try:  # every argument checked before a row is read: a link for id 1
         expires = _expiry_of(link_for("1"))
@@ -1307,7 +1301,8 @@ _COMMANDS = {
     ),
     "urls": (
         "print CSV with a sign-in URL for every customer id read",
-        "magiclink urls customers.csv --company acme --ttl 7776000 > links.csv",
+        "magiclink urls customers.csv --company acme --id-column id --ttl 90d "
+        "> links.csv",
         _add_urls_arguments,
         _run_urls,
     ),
