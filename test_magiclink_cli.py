@@ -2123,9 +2123,10 @@ def test_readme_links_in_bulk_worked_example(tmp_path: Path) -> None:
     assert command.startswith("$ magiclink urls customers.csv ")
     argv = shlex.split(command[len("$ magiclink ") :].split(" > ")[0])
     (tmp_path / "customers.csv").write_bytes(export.replace("\n", "\r\n").encode())
+    argv[argv.index("customers.csv")] = str(tmp_path / "customers.csv")
     done = subprocess.run(
-        [sys.executable, str(HERE / "magiclink_cli.py"), *argv],
-        cwd=tmp_path,
+        [sys.executable, "magiclink_cli.py", *argv],
+        cwd=HERE,
         env={**os.environ, "INVOICED_MAGIC_LINK_KEY": KEY},
         capture_output=True,
         check=False,
