@@ -1301,8 +1301,7 @@ _COMMANDS = {
     ),
     "urls": (
         "print CSV with a sign-in URL for every customer id read",
-        "magiclink urls customers.csv --company acme --id-column id --ttl 90d "
-        "> links.csv",
+        "magiclink urls export.csv --company acme --id-column id --ttl 90d",
         _add_urls_arguments,
         _run_urls,
     ),
