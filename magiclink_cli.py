@@ -553,6 +553,8 @@ def _csv_numbered(reader: Any) -> Iterator[tuple[int, int, list[str], str]]:
                 return
             if reason.startswith("field larger than field limit"):
                 message = "a field is longer than the CSV reader allows (131,072)"
+            elif "NUL" in reason:  # Python 3.10's reader; later ones read it
+                message = "the row has a NUL character"
             else:
                 message = "not a well-formed CSV row"
             yield first, reader.line_num + 1, [], message

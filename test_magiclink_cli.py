@@ -2150,3 +2150,34 @@ def test_readme_links_in_bulk_worked_example(tmp_path: Path) -> None:
         "4503",
     ]
     assert out.count("\r\n") == 3 and out.replace("\r\n", "").count("\n") == 0
+
+
+def test_cli_urls_says_nul_as_python_3_10s_reader_reports_it(
+    cli, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    # CPython 3.10's csv reader raises "line contains NUL"; later ones read
+    # the NUL into the field.  Either way the row is refused in the same words.
+    real_reader = csv.reader
+
+    class ReaderOf310:
+        def __init__(self, source: Any, *dialect: Any, **options: Any) -> None:
+            self.rows = real_reader(source, *dialect, **options)
+            self.line_num = 0
+
+        def __iter__(self) -> ReaderOf310:
+            return self
+
+        def __next__(self) -> list[str]:
+            row = next(self.rows)
+            self.line_num = self.rows.line_num
+            if "\0" in "".join(row):
+                raise csv.Error("line contains NUL")
+            return row
+
+    monkeypatch.setattr(magiclink_cli.csv, "reader", ReaderOf310)
+    data = b"id,name\n1,a\n2,b\x00\n3,c\n"
+    status, out, err = run_urls(
+        cli, monkeypatch, data, "--company", "acme", "--id-column", "id"
+    )
+    assert status == 1 and [row["id"] for row in rows_of(out)] == ["1", "3"]
+    assert err.splitlines()[0] == "magiclink urls: line 3: the row has a NUL character"
