@@ -547,9 +547,10 @@ def _csv_numbered(reader: Any) -> Iterator[tuple[int, int, list[str], str]]:
         except StopIteration:
             return
         except csv.Error as error:
+            last = max(first, reader.line_num + 1)  # 3.10 counts no line for a NUL
             reason = str(error)
             if reason.startswith("unexpected end of data"):
-                yield first, reader.line_num + 1, [], _UNCLOSED
+                yield first, last, [], _UNCLOSED
                 return
             if reason.startswith("field larger than field limit"):
                 message = "a field is longer than the CSV reader allows (131,072)"
@@ -557,7 +558,7 @@ def _csv_numbered(reader: Any) -> Iterator[tuple[int, int, list[str], str]]:
                 message = "the row has a NUL character"
             else:
                 message = "not a well-formed CSV row"
-            yield first, reader.line_num + 1, [], message
+            yield first, last, [], message
         else:
             yield first, reader.line_num + 1, fields, ""
 
