@@ -13,8 +13,8 @@ Run it as ``magiclink`` once installed, or ``python magiclink_cli.py`` (or
 ``python -m magiclink_cli``) beside ``magiclink.py``.  It uses the library's
 public names only.
 
-Exit status: 0 success; 1 an invalid token or link, or a bad row for
-``urls``; 2 a usage or input error; 141 when the reader of standard output has
+Exit status: 0 success; 1 an invalid token or link, or rows ``urls`` refused
+or could not read; 2 a usage or input error; 141 when the reader of standard output has
 gone (as for a process that SIGPIPE ends); 130 on Ctrl-C.
 """
 
