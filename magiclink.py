@@ -905,8 +905,10 @@ def _checked_company(value: object) -> str:
         name, _, parent = host.partition("/")[0].partition(":")[0].partition(".")
         if parent in (_INVOICED_DOMAIN, _SANDBOX_DOMAIN):
             label = _checked_host_label(name, "company")
+            # A company name is short; a long label could be a pasted secret.
+            shown = label if len(label) <= 30 else "the host's first label"
             sandbox = ", and sandbox" if parent == _SANDBOX_DOMAIN else ""
-            raise MagicLinkError(f"give the company name alone: {label}{sandbox}")
+            raise MagicLinkError(f"give the company name alone: {shown}{sandbox}")
     return _checked_host_label(value, "company")
 
 

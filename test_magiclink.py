@@ -1637,6 +1637,16 @@ COMPANY_AS_A_HOST = [
     ("acme.example.com", "company must be 1-63 letters, digits or inner hyphens"),
     ("acme.invoiced.com.evil", "company must be 1-63 letters, digits or inner hyphens"),
     ("é.invoiced.com", "company must be an ASCII host name label"),
+    # A label as long as a key is never repeated: it could be one.
+    ("a" * 30 + ".invoiced.com", "give the company name alone: " + "a" * 30),
+    (
+        KEY[:31].lower() + ".invoiced.com",
+        "give the company name alone: the host's first label",
+    ),
+    (
+        "https://" + KEY.lower() + ".sandbox.invoiced.com",
+        "give the company name alone: the host's first label, and sandbox",
+    ),
 ]
 
 
