@@ -2124,15 +2124,8 @@ def test_readme_links_in_bulk_worked_example(tmp_path: Path) -> None:
     argv = shlex.split(command[len("$ magiclink ") :].split(" > ")[0])
     (tmp_path / "customers.csv").write_bytes(export.replace("\n", "\r\n").encode())
     argv[argv.index("customers.csv")] = str(tmp_path / "customers.csv")
-    done = subprocess.run(
-        [sys.executable, "magiclink_cli.py", *argv],
-        cwd=HERE,
-        env={**os.environ, "INVOICED_MAGIC_LINK_KEY": KEY},
-        capture_output=True,
-        check=False,
-    )
-    out, err = done.stdout.decode(), done.stderr.decode()
-    assert done.returncode == 1
+    status, out, err = run_cli(tmp_path, *argv)
+    assert status == 1
     written = err.splitlines()
     assert written[0] == said[0]
     date = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC"
